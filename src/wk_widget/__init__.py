@@ -1,0 +1,34 @@
+"""wk_widget: WEBKNOSSOS-style remote datasets, streamed lazily and read-only into Jupyter."""
+
+from .engine import set_cache_budget
+from .errors import RemoteDatasetError
+from .model import Dataset, Layer, Mag, explore, open_datasource
+from .storage import GcsCredentials, HttpBasicAuth, HttpBearerToken, S3Credentials
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The widget pulls in anywidget/ipywidgets; import it only when asked for.
+    if name == "Viewer":
+        from .viewer import Viewer
+
+        return Viewer
+    raise AttributeError(f"module 'wk_widget' has no attribute {name!r}")
+
+
+__all__ = [
+    "Dataset",
+    "GcsCredentials",
+    "HttpBasicAuth",
+    "HttpBearerToken",
+    "Layer",
+    "Mag",
+    "RemoteDatasetError",
+    "S3Credentials",
+    "Viewer",
+    "__version__",
+    "explore",
+    "open_datasource",
+    "set_cache_budget",
+]

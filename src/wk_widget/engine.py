@@ -1,0 +1,250 @@
+"""The chunk engine shared by `Layer.read`, the dask arrays and the viewer.
+
+Given a box of one resolution level (in the array's own dims), it finds the chunks the
+box touches, takes what it can from a bounded cache of decoded chunks, fetches the rest
+concurrently through the format's `ArrayReader` (bounded by the storage's semaphore),
+decodes on a thread pool (the codecs release the GIL) while other fetches are still in
+flight, and assembles the result. Missing chunks read as the fill value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .formats import open_reader
+from .formats.base import ArrayReader, MagSpec
+from .storage import RequestMeter, StorageConfig, get_storage, run_sync
+
+DEFAULT_CACHE_BYTES = 1 << 30  # 1 GiB of decoded chunks
+
+
+class ChunkCache:
+    """LRU cache of decoded chunks within a byte budget (thread-safe)."""
+
+    def __init__(self, budget_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self._budget = int(budget_bytes)
+        self._entries: OrderedDict[Any, np.ndarray] = OrderedDict()
+        self._nbytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def budget_bytes(self) -> int:
+        return self._budget
+
+    @budget_bytes.setter
+    def budget_bytes(self, value: int) -> None:
+        with self._lock:
+            self._budget = max(0, int(value))
+            self._evict()
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Any) -> np.ndarray | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: Any, value: np.ndarray) -> None:
+        size = value.nbytes
+        with self._lock:
+            if size > self._budget:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._nbytes -= old.nbytes
+            value.flags.writeable = False
+            self._entries[key] = value
+            self._nbytes += size
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._nbytes > self._budget and self._entries:
+            _, value = self._entries.popitem(last=False)
+            self._nbytes -= value.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._nbytes = 0
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "entries": len(self._entries),
+                "bytes": self._nbytes,
+                "budget_bytes": self._budget,
+                "hits": self.hits,
+                "misses": self.misses,
+            }
+
+
+CHUNK_CACHE = ChunkCache()
+_decode_pool: ThreadPoolExecutor | None = None
+_decode_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def set_cache_budget(nbytes: int) -> None:
+    """Set the memory budget of the decoded-chunk cache shared by reads, dask and the viewer."""
+    CHUNK_CACHE.budget_bytes = nbytes
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _decode_pool, _decode_pool_pid
+    with _pool_lock:
+        if _decode_pool is None or _decode_pool_pid != os.getpid():
+            workers = max(2, min(8, (os.cpu_count() or 2)))
+            _decode_pool = ThreadPoolExecutor(workers, thread_name_prefix="wk_widget-decode")
+            _decode_pool_pid = os.getpid()
+        return _decode_pool
+
+
+@dataclass(frozen=True)
+class LevelHandle:
+    """A picklable reference to one resolution level: where it is and how to open it."""
+
+    storage: StorageConfig
+    data_format: str
+    spec: MagSpec
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.storage, self.data_format, self.spec.path.url)
+
+
+_readers: dict[tuple[Any, ...], asyncio.Future[ArrayReader]] = {}
+_readers_pid: int | None = None
+
+
+async def get_reader(handle: LevelHandle) -> ArrayReader:
+    """The (process-wide, shared) reader of a level; opened once, concurrently safe."""
+    global _readers_pid
+    if _readers_pid != os.getpid():
+        _readers.clear()
+        _readers_pid = os.getpid()
+    key = (id(asyncio.get_running_loop()), *handle.key)
+    future = _readers.get(key)
+    if future is None or (future.done() and future.exception() is not None):
+        storage = get_storage(handle.storage)
+        future = asyncio.ensure_future(open_reader(storage, handle.data_format, handle.spec))
+        _readers[key] = future
+    return await asyncio.shield(future)
+
+
+def _grid_range(start: int, stop: int, origin: int, chunk: int, shape: int) -> range:
+    lo = max(start, origin)
+    hi = min(stop, shape)
+    if hi <= lo:
+        return range(0)
+    return range((lo - origin) // chunk, (hi - 1 - origin) // chunk + 1)
+
+
+async def read_box(
+    reader: ArrayReader,
+    start: Sequence[int],
+    stop: Sequence[int],
+    meters: Sequence[RequestMeter] = (),
+    cache: ChunkCache | None = None,
+) -> np.ndarray:
+    """Voxels [start, stop) of the array (its own dims); outside the data: fill value."""
+    cache = CHUNK_CACHE if cache is None else cache
+    ndim = len(reader.shape)
+    start = tuple(int(s) for s in start)
+    stop = tuple(int(s) for s in stop)
+    out_shape = tuple(max(0, b - a) for a, b in zip(start, stop, strict=True))
+    out = np.full(out_shape, reader.fill_value, dtype=reader.dtype)
+    if 0 in out_shape:
+        return out
+    ranges = [
+        _grid_range(start[d], stop[d], reader.grid_origin[d], reader.chunk_shape[d], reader.shape[d])
+        for d in range(ndim)
+    ]
+    coords = list(itertools.product(*ranges))
+    if not coords:
+        return out
+    reader_id = id(reader)
+
+    def place(coord: tuple[int, ...], chunk: np.ndarray) -> None:
+        src: list[slice] = []
+        dst: list[slice] = []
+        for d in range(ndim):
+            c0 = reader.grid_origin[d] + coord[d] * reader.chunk_shape[d]
+            lo = max(start[d], c0)
+            hi = min(stop[d], c0 + chunk.shape[d])
+            if hi <= lo:
+                return
+            src.append(slice(lo - c0, hi - c0))
+            dst.append(slice(lo - start[d], hi - start[d]))
+        out[tuple(dst)] = chunk[tuple(src)]
+
+    missing: list[tuple[int, ...]] = []
+    for coord in coords:
+        chunk = cache.get((reader_id, coord))
+        if chunk is None:
+            missing.append(coord)
+        else:
+            place(coord, chunk)
+    if not missing:
+        return out
+
+    loop = asyncio.get_running_loop()
+    pool = _pool()
+
+    def decode_and_place(pairs: list[tuple[tuple[int, ...], bytes]]) -> None:
+        for coord, data in pairs:
+            chunk = reader.decode(coord, data)
+            cache.put((reader_id, coord), chunk)
+            place(coord, chunk)
+
+    async def batch(group: list[tuple[int, ...]]) -> None:
+        payloads = await reader.fetch(group, meters)
+        present = [(c, p) for c, p in zip(group, payloads, strict=True) if p is not None]
+        if present:
+            await loop.run_in_executor(pool, decode_and_place, present)
+
+    # Batches in chunk order let decoding start while later fetches are in flight, and keep
+    # neighbouring chunks (same shard) together so sharded readers can coalesce ranges.
+    n_batches = max(1, min(len(missing), 16, math.ceil(len(missing) / 4)))
+    size = math.ceil(len(missing) / n_batches)
+    groups = [missing[i : i + size] for i in range(0, len(missing), size)]
+    await asyncio.gather(*(batch(g) for g in groups))
+    return out
+
+
+async def read_level_box(
+    handle: LevelHandle,
+    start: Sequence[int],
+    stop: Sequence[int],
+    meters: Sequence[RequestMeter] = (),
+) -> np.ndarray:
+    reader = await get_reader(handle)
+    return await read_box(reader, start, stop, meters)
+
+
+def read_level_box_sync(
+    handle: LevelHandle, start: Sequence[int], stop: Sequence[int], meters: Sequence[RequestMeter] = ()
+) -> np.ndarray:
+    return run_sync(read_level_box(handle, start, stop, meters))

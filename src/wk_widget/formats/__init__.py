@@ -1,0 +1,142 @@
+"""Format detection: try every format at a URI in WEBKNOSSOS's order, search subfolders
+where the store can list, and open level readers for the engine.
+
+Each format is one module (webknossos, ngff, zarr, n5, precomputed) exporting
+`EXPLORERS` and `open_reader`; this module only orchestrates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import import_module
+from typing import Any
+
+from ..errors import RemoteDatasetError, UnsupportedFormatError
+from ..storage import SourceURI, Storage
+from .base import ArrayReader, ExploreContext, Explorer, LayerSpec, MagSpec, NotThisFormat, UriReport
+
+# Priority order of WEBKNOSSOS's explorers (first success wins at one URI).
+_EXPLORER_MODULES = ("webknossos", "ngff", "zarr", "n5", "precomputed")
+_READER_MODULES = {"zarr": "zarr", "zarr3": "zarr", "n5": "n5", "neuroglancerPrecomputed": "precomputed"}
+SEARCH_DEPTH = 3
+SEARCH_MAX_ENTRIES = 20  # subfolders looked into per level
+
+
+def explorers() -> list[Explorer]:
+    found: list[Explorer] = []
+    for name in _EXPLORER_MODULES:
+        module = import_module(f"{__name__}.{name}")
+        found.extend(module.EXPLORERS)
+    order = ["webknossos", "ngff-0.4", "ngff-0.5", "zarr3", "zarr2", "n5-multiscales-cosem", "n5-multiscales-bdv", "n5", "precomputed"]
+    found.sort(key=lambda e: order.index(e.name) if e.name in order else len(order))
+    return found
+
+
+async def open_reader(storage: Storage, data_format: str, spec: MagSpec) -> ArrayReader:
+    module_name = _READER_MODULES.get(data_format)
+    if module_name is None:
+        raise UnsupportedFormatError(spec.path.url, f"data format {data_format!r} cannot be read")
+    module = import_module(f"{__name__}.{module_name}")
+    reader: ArrayReader = await module.open_reader(storage, spec)
+    return reader
+
+
+def _applicable(explorer: Explorer, hint: str | None) -> bool:
+    if hint is None:
+        return True
+    return hint in explorer.hints
+
+
+async def explore_here(ctx: ExploreContext, uri: SourceURI, report: UriReport) -> list[LayerSpec] | None:
+    """Try the formats at exactly `uri`; layers of the first that matches, else None.
+
+    Raises the error of a format that matched but is broken. Transport errors of probes
+    (403, 5xx, timeouts, malformed JSON) are raised too: only a 404 means 'not this format'.
+    """
+    candidates = [e for e in explorers() if _applicable(e, uri.format_hint)]
+    probe_names = sorted({n for e in candidates for n in e.probe_files})
+    probes = await ctx.fetch_many_json(uri, probe_names)
+    transport_errors = [
+        (name, err) for name, err in probes.items()
+        if isinstance(err, RemoteDatasetError) and not _is_malformed(err)
+    ]
+    for explorer in candidates:
+        try:
+            layers = await explorer.explore(ctx, uri)
+        except NotThisFormat as why:
+            report.add(explorer.name, "not found", str(why))
+            continue
+        except RemoteDatasetError as err:
+            report.add(explorer.name, "error", str(err))
+            raise
+        report.add(explorer.name, "found", f"{len(layers)} layer(s)")
+        return layers
+    if transport_errors:
+        # Nothing matched and some probes failed for reasons other than 404: say so.
+        name, err = transport_errors[0]
+        raise err
+    return None
+
+
+def _is_malformed(err: RemoteDatasetError) -> bool:
+    from ..errors import MalformedMetadataError
+
+    return isinstance(err, MalformedMetadataError)
+
+
+async def search_folders(ctx: ExploreContext, uri: SourceURI, report: UriReport, depth: int = SEARCH_DEPTH) -> list[LayerSpec]:
+    """Explore subfolders (where the store can list) down to `depth`, keeping every layer."""
+    if depth <= 0:
+        return []
+    entries = await ctx.list_dir(uri)
+    if not entries:
+        return []
+    folders = sorted(name for name, is_dir in entries if is_dir)[:SEARCH_MAX_ENTRIES]
+    if len([1 for _, d in entries if d]) > SEARCH_MAX_ENTRIES:
+        report.notes.append(f"{uri.url}: only the first {SEARCH_MAX_ENTRIES} subfolders were searched")
+
+    async def one(name: str) -> list[LayerSpec]:
+        child = uri.join(name)
+        try:
+            found = await explore_here(ctx, child, report)
+        except RemoteDatasetError as err:
+            report.notes.append(f"{child.url}: {err.cause}")
+            return []
+        if found:
+            return found
+        return await search_folders(ctx, child, report, depth - 1)
+
+    results = await asyncio.gather(*(one(n) for n in folders))
+    return [layer for group in results for layer in group]
+
+
+async def explore_uri(ctx: ExploreContext, uri: SourceURI, report: UriReport) -> list[LayerSpec]:
+    """All layers at `uri`: the format found there, else every layer in its subfolders."""
+    layers = await explore_here(ctx, uri, report)
+    if layers:
+        return layers
+    storage = ctx.storage(uri)
+    if storage.can_list:
+        found = await search_folders(ctx, uri, report)
+        if found:
+            report.notes.append(f"found {len(found)} layer(s) in subfolders")
+            return found
+    tried = "; ".join(f"{a.format}: {a.message}" for a in report.attempts) or "no format applies"
+    hint = f" (format hint {uri.format_hint!r})" if uri.format_hint else ""
+    raise UnsupportedFormatError(uri.url, f"no supported dataset found{hint}. Tried: {tried}")
+
+
+__all__ = [
+    "ArrayReader",
+    "ExploreContext",
+    "Explorer",
+    "LayerSpec",
+    "MagSpec",
+    "NotThisFormat",
+    "UriReport",
+    "explore_uri",
+    "explorers",
+    "open_reader",
+]
+
+

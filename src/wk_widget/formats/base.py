@@ -1,0 +1,277 @@
+"""What every format module shares: layer descriptions, the exploration context, and the
+array-reader interface through which the engine reads chunks of one resolution level.
+
+Format modules are pure where they can be: `explore` fetches metadata through the
+`ExploreContext` (concurrent, de-duplicated, recorded) and turns it into `LayerSpec`s;
+`open_reader` turns a level's metadata into an `ArrayReader` that computes chunk keys,
+fetches bytes through `Storage`, and decodes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
+from ..storage import Credentials, RequestMeter, SourceURI, Storage, storage_for
+
+Category = Literal["color", "segmentation"]
+DataFormat = Literal["zarr", "zarr3", "n5", "neuroglancerPrecomputed"]
+Vec3 = tuple[int, int, int]
+Vec3f = tuple[float, float, float]
+
+# numpy dtype -> WEBKNOSSOS elementClass
+_ELEMENT_CLASSES: dict[str, str] = {
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "float32": "float",
+    "float64": "double",
+}
+_DTYPES = {v: k for k, v in _ELEMENT_CLASSES.items()}
+
+
+def element_class_of(dtype: Any, uri: str = "") -> str:
+    """WEBKNOSSOS elementClass of a dtype; float16, bool, complex etc. are a clear error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise UnsupportedDataError(uri, f"unsupported data type {dtype!r}") from None
+    name = dt.newbyteorder("=").name if dt.byteorder not in ("=", "|") else dt.name
+    cls = _ELEMENT_CLASSES.get(name)
+    if cls is None:
+        raise UnsupportedDataError(
+            uri,
+            f"unsupported data type {name}; WEBKNOSSOS supports uint8..uint64, int8..int64, "
+            "float32 and float64",
+        )
+    return cls
+
+
+def dtype_of_element_class(element_class: str) -> np.dtype[Any]:
+    return np.dtype(_DTYPES[element_class])
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    top_left: Vec3
+    size: Vec3
+
+    @property
+    def bottom_right(self) -> Vec3:
+        return (
+            self.top_left[0] + self.size[0],
+            self.top_left[1] + self.size[1],
+            self.top_left[2] + self.size[2],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topLeft": list(self.top_left),
+            "width": self.size[0],
+            "height": self.size[1],
+            "depth": self.size[2],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BoundingBox:
+        tl = d["topLeft"]
+        return cls((int(tl[0]), int(tl[1]), int(tl[2])), (int(d["width"]), int(d["height"]), int(d["depth"])))
+
+
+@dataclass(frozen=True)
+class AdditionalAxis:
+    name: str
+    bounds: tuple[int, int]  # [start, end)
+    index: int  # the array dimension
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "bounds": list(self.bounds), "index": self.index}
+
+
+@dataclass
+class MagSpec:
+    """One resolution level of a layer."""
+
+    mag: Vec3
+    path: SourceURI  # absolute URI of the level's array
+    axis_order: dict[str, int]  # "x", "y", "z" (and "c") -> array dimension
+    channel_index: int | None = None
+    # Parsed metadata of the level's array, kept from exploration so reads need no refetch.
+    # Its shape is format-specific; the format's `open_reader` understands it.
+    array_meta: Any = None
+
+
+@dataclass
+class LayerSpec:
+    """A layer as explored: everything WEBKNOSSOS's datasource needs, plus provenance."""
+
+    name: str
+    category: Category
+    data_format: DataFormat
+    element_class: str
+    bounding_box: BoundingBox  # in mag-1 voxels of this layer's own voxel size
+    mags: list[MagSpec]  # finest first
+    num_channels: int = 1
+    voxel_size: Vec3f | None = None  # mag-1 voxel size in `unit`; None when unknown
+    unit: str | None = None  # WEBKNOSSOS long name, e.g. "nanometer"
+    largest_segment_id: int | None = None
+    additional_axes: list[AdditionalAxis] = field(default_factory=list)
+    default_view_configuration: dict[str, Any] | None = None
+    coordinate_transformations: list[dict[str, Any]] | None = None
+    # Which signal decided the category ("ome-labels", "precomputed-type", "neuroglancer",
+    # "datasource", "name", "default") - shown to the user, who may change it.
+    category_source: str = "default"
+    source_uri: str = ""  # what the user gave (scrubbed)
+    format_name: str = ""  # e.g. "ngff-0.4", "zarr3", "n5-multiscales-bdv"
+    dataset_name: str | None = None  # a dataset name the format suggests (NGFF name, ...)
+    credentials: Credentials | None = field(default=None, repr=False)
+
+
+@dataclass
+class FormatAttempt:
+    format: str
+    outcome: Literal["found", "not found", "error", "skipped"]
+    message: str
+
+
+@dataclass
+class UriReport:
+    uri: str
+    attempts: list[FormatAttempt] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, fmt: str, outcome: Literal["found", "not found", "error", "skipped"], message: str) -> None:
+        self.attempts.append(FormatAttempt(fmt, outcome, message))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "layers": list(self.layers),
+            "error": self.error,
+            "notes": list(self.notes),
+            "attempts": [{"format": a.format, "outcome": a.outcome, "message": a.message} for a in self.attempts],
+        }
+
+
+class ExploreContext:
+    """Metadata access for one exploration: each file fetched at most once, concurrently."""
+
+    def __init__(self, credentials: Credentials | None = None, meter: RequestMeter | None = None) -> None:
+        self.credentials = credentials
+        self.meter = meter or RequestMeter()
+        self._bytes: dict[str, asyncio.Future[bytes | None]] = {}
+        self._lists: dict[str, asyncio.Future[list[tuple[str, bool]] | None]] = {}
+
+    def storage(self, uri: SourceURI) -> Storage:
+        return storage_for(uri, self.credentials)
+
+    async def fetch_bytes(self, uri: SourceURI, name: str = "") -> bytes | None:
+        """Bytes of `uri/name`, None if it does not exist. Shared by concurrent callers."""
+        target = uri.join(name) if name else uri
+        key = target.url
+        future = self._bytes.get(key)
+        if future is None:
+            storage = self.storage(target)
+            future = asyncio.ensure_future(storage.get(target.fs_path, meters=(self.meter,)))
+            self._bytes[key] = future
+        return await asyncio.shield(future)
+
+    async def fetch_json(self, uri: SourceURI, name: str = "") -> Any | None:
+        """Parsed JSON of `uri/name`, None if it does not exist; malformed JSON is an error."""
+        data = await self.fetch_bytes(uri, name)
+        if data is None:
+            return None
+        target = uri.join(name) if name else uri
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+            where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise MalformedMetadataError(target.url, f"malformed JSON: {detail}{where}") from None
+
+    async def fetch_many_json(self, uri: SourceURI, names: Sequence[str]) -> dict[str, Any | RemoteDatasetError | None]:
+        """Fetch several metadata files of one folder concurrently; errors are returned, not raised."""
+        results = await asyncio.gather(*(self.fetch_json(uri, n) for n in names), return_exceptions=True)
+        out: dict[str, Any | RemoteDatasetError | None] = {}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, RemoteDatasetError):
+                out[name] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                out[name] = result
+        return out
+
+    async def list_dir(self, uri: SourceURI) -> list[tuple[str, bool]] | None:
+        """(name, is_folder) entries of a folder where the storage can list, else None."""
+        key = uri.url
+        future = self._lists.get(key)
+        if future is None:
+            storage = self.storage(uri)
+            future = asyncio.ensure_future(storage.list_dir(uri.fs_path, meters=(self.meter,)))
+            self._lists[key] = future
+        return await asyncio.shield(future)
+
+
+class ArrayReader(ABC):
+    """Reads chunks of one resolution level's array (dims in the array's own order).
+
+    The chunk grid starts at `grid_origin` (0 except for precomputed `voxel_offset`);
+    chunk `coord` covers [origin + coord*chunk_shape, origin + (coord+1)*chunk_shape)
+    clipped to `shape`. Everything below `grid_origin` reads as the fill value.
+    """
+
+    uri: str  # of the array, for messages
+    shape: tuple[int, ...]
+    chunk_shape: tuple[int, ...]
+    grid_origin: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fill_value: Any
+
+    @abstractmethod
+    async def fetch(self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter] = ()) -> list[bytes | None]:
+        """Raw (still encoded) bytes of each chunk, None where it does not exist.
+        Fetches concurrently; sharded formats read indices once and coalesce ranges."""
+
+    @abstractmethod
+    def decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
+        """Decode one chunk (pure, thread-safe, releases the GIL where the codec does) into
+        an array of exactly `chunk_extent(coord)`; raises CorruptChunkError naming the chunk."""
+
+    def chunk_extent(self, coord: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(
+            max(0, min(c, s - (o + i * c)))
+            for i, c, s, o in zip(coord, self.chunk_shape, self.shape, self.grid_origin, strict=True)
+        )
+
+    def chunk_key_uri(self, coord: tuple[int, ...]) -> str:
+        """URI (or URI and byte range) of a chunk, for messages."""
+        return f"{self.uri} chunk {coord}"
+
+
+class NotThisFormat(Exception):
+    """Raised by an explorer when the URI is not in its format; the text says why."""
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """One way of recognising a format at a URI, tried in WEBKNOSSOS's order."""
+
+    name: str  # e.g. "ngff-0.4"
+    probe_files: tuple[str, ...]  # root metadata files it reads (prefetched concurrently)
+    hints: frozenset[str]  # format hints (URI prefixes) under which it is tried
+    explore: Any  # async (ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]; raises NotThisFormat

@@ -1,0 +1,782 @@
+"""The dataset model: Dataset, Layer, Mag; assembling layers; datasource JSON in and out.
+
+A `Dataset` keeps each layer's explored description (`LayerSpec`, in the layer's own
+voxel size) and derives the common voxel size and every layer's effective mags and
+bounding box from it, so adding a finer layer later rescales the others consistently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import units
+from .engine import LevelHandle, read_level_box
+from .errors import (
+    IncompatibleLayersError,
+    InvalidURIError,
+    MalformedMetadataError,
+    RemoteDatasetError,
+    UnsupportedFormatError,
+)
+from .formats import explore_uri
+from .formats.base import AdditionalAxis, BoundingBox, ExploreContext, LayerSpec, MagSpec, UriReport
+from .storage import (
+    Credentials,
+    RequestMeter,
+    coerce_credentials,
+    parse_uri,
+    run_sync,
+    storage_config_for,
+    storage_for,
+)
+
+if TYPE_CHECKING:
+    import dask.array
+
+Vec3 = tuple[int, int, int]
+Vec3f = tuple[float, float, float]
+SPATIAL = ("x", "y", "z")
+
+
+def _is_power_of_two(n: int) -> bool:
+    return n >= 1 and (n & (n - 1)) == 0
+
+
+def _scale_factor(layer_nm: Vec3f, base_nm: Vec3f, what: str) -> Vec3:
+    """Integer power-of-two factor per axis between a layer's voxel size and the base."""
+    out: list[int] = []
+    for axis, v, b in zip(SPATIAL, layer_nm, base_nm, strict=True):
+        ratio = v / b
+        k = round(ratio)
+        if k < 1 or abs(ratio - k) > 1e-3 * max(1.0, ratio) or not _is_power_of_two(k):
+            raise IncompatibleLayersError(
+                what,
+                "voxel sizes of the layers are not compatible: "
+                f"{axis} voxel size {v:g} nm is not a power-of-two multiple of the finest, {b:g} nm",
+            )
+        out.append(k)
+    return (out[0], out[1], out[2])
+
+
+# ---------------------------------------------------------------------------------------
+# Mag and Layer
+
+
+class Mag:
+    """One resolution level of a layer, in the dataset's common voxel size."""
+
+    def __init__(self, layer: Layer, spec: MagSpec, mag: Vec3) -> None:
+        self._layer = layer
+        self._spec = spec
+        self.mag: Vec3 = mag
+        self._data: dask.array.Array | None = None
+
+    @property
+    def path(self) -> str:
+        storage = storage_for(self._spec.path, self._layer._spec.credentials)
+        return storage.display(self._spec.path.fs_path)
+
+    @property
+    def spec(self) -> MagSpec:
+        return self._spec
+
+    @property
+    def handle(self) -> LevelHandle:
+        return LevelHandle(
+            storage_config_for(self._spec.path, self._layer._spec.credentials),
+            self._layer.data_format,
+            self._spec,
+        )
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return (*(a.name for a in self._layer.additional_axes), "c", "x", "y", "z")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of `data`: extra axes, channels, then 0 .. ceil((topLeft + size) / mag)."""
+        bb = self._layer.bounding_box
+        end = bb.bottom_right
+        spatial = tuple(math.ceil(end[i] / self.mag[i]) for i in range(3))
+        extra = tuple(a.bounds[1] for a in self._layer.additional_axes)
+        return (*extra, self._layer.num_channels, *spatial)
+
+    @property
+    def data(self) -> dask.array.Array:
+        """A lazy, read-only dask array with dims `self.dims` (absolute voxel coordinates)."""
+        if self._data is None:
+            from ._dask import level_to_dask
+
+            self._data = level_to_dask(self._layer._level_view(self), self.shape)
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"Mag({self.mag}, path={self.path!r})"
+
+
+@dataclass(frozen=True)
+class LevelView:
+    """How the contract's dims (extra..., c, x, y, z) map onto one level's array dims."""
+
+    handle: LevelHandle
+    axis_order: Mapping[str, int]
+    channel_index: int | None  # fixed channel of the array (NGFF channel layers)
+    extra_axes: tuple[AdditionalAxis, ...]
+    dtype: str
+
+    def array_box(
+        self,
+        xyz_start: Sequence[int],
+        xyz_stop: Sequence[int],
+        channels: tuple[int, int] | None,
+        extra: Mapping[str, tuple[int, int]],
+        ndim: int,
+    ) -> tuple[list[int], list[int]]:
+        start = [0] * ndim
+        stop = [1] * ndim
+        for i, axis in enumerate(SPATIAL):
+            if axis in self.axis_order:
+                start[self.axis_order[axis]] = int(xyz_start[i])
+                stop[self.axis_order[axis]] = int(xyz_stop[i])
+        if "c" in self.axis_order:
+            c = self.axis_order["c"]
+            if self.channel_index is not None:
+                start[c], stop[c] = self.channel_index, self.channel_index + 1
+            elif channels is not None:
+                start[c], stop[c] = channels
+        for axis in self.extra_axes:
+            lo, hi = extra.get(axis.name, (axis.bounds[0], axis.bounds[0] + 1))
+            start[axis.index], stop[axis.index] = lo, hi
+        return start, stop
+
+    def to_contract_dims(self, block: np.ndarray) -> np.ndarray:
+        """Reorder an array-dims block to (extra..., c, x, y, z), adding size-1 dims."""
+        order: list[int | None] = [a.index for a in self.extra_axes]
+        order.append(self.axis_order.get("c"))
+        order.extend(self.axis_order.get(a) for a in SPATIAL)
+        present = [i for i in order if i is not None]
+        used = set(present)
+        # Any array dim not named (should not happen) is dropped at its first index.
+        rest = [d for d in range(block.ndim) if d not in used]
+        if rest:
+            block = block[tuple(slice(None) if d in used else slice(0, 1) for d in range(block.ndim))]
+        moved = np.transpose(block, [*present, *rest])
+        if rest:
+            moved = moved.reshape(moved.shape[: len(present)])
+        shape: list[int] = []
+        it = iter(moved.shape)
+        for i in order:
+            shape.append(next(it) if i is not None else 1)
+        return moved.reshape(shape)
+
+
+class Layer:
+    """One layer of a dataset (color or segmentation)."""
+
+    def __init__(self, dataset: Dataset, spec: LayerSpec, name: str) -> None:
+        self._dataset = dataset
+        self._spec = spec
+        self._name = name
+        self._category = spec.category
+        self._factor: Vec3 = (1, 1, 1)
+        self._mags: list[Mag] = []
+        self.meter = RequestMeter()
+        self._set_factor((1, 1, 1))
+
+    # -- descriptive attributes -----------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def category(self) -> str:
+        return self._category
+
+    @category.setter
+    def category(self, value: str) -> None:
+        if value not in ("color", "segmentation"):
+            raise ValueError("category must be 'color' or 'segmentation'")
+        self._category = value  # type: ignore[assignment]
+
+    @property
+    def category_source(self) -> str:
+        return "user" if self._category != self._spec.category else self._spec.category_source
+
+    @property
+    def element_class(self) -> str:
+        return self._spec.element_class
+
+    @property
+    def data_format(self) -> str:
+        return self._spec.data_format
+
+    @property
+    def bounding_box(self) -> BoundingBox:
+        bb = self._spec.bounding_box
+        f = self._factor
+        return BoundingBox(
+            (bb.top_left[0] * f[0], bb.top_left[1] * f[1], bb.top_left[2] * f[2]),
+            (bb.size[0] * f[0], bb.size[1] * f[1], bb.size[2] * f[2]),
+        )
+
+    @property
+    def num_channels(self) -> int:
+        return self._spec.num_channels
+
+    @property
+    def largest_segment_id(self) -> int | None:
+        return self._spec.largest_segment_id
+
+    @property
+    def mags(self) -> list[Mag]:
+        return list(self._mags)
+
+    @property
+    def additional_axes(self) -> list[AdditionalAxis]:
+        return list(self._spec.additional_axes)
+
+    @property
+    def default_view_configuration(self) -> dict[str, Any] | None:
+        return self._spec.default_view_configuration
+
+    @property
+    def coordinate_transformations(self) -> list[dict[str, Any]] | None:
+        return self._spec.coordinate_transformations
+
+    @property
+    def source_uri(self) -> str:
+        return self._spec.source_uri
+
+    @property
+    def format_name(self) -> str:
+        return self._spec.format_name
+
+    @property
+    def spec(self) -> LayerSpec:
+        return self._spec
+
+    def _set_factor(self, factor: Vec3) -> None:
+        self._factor = factor
+        self._mags = [
+            Mag(self, m, (m.mag[0] * factor[0], m.mag[1] * factor[1], m.mag[2] * factor[2]))
+            for m in self._spec.mags
+        ]
+
+    def get_mag(self, mag: Sequence[int] | int) -> Mag:
+        want = (int(mag),) * 3 if isinstance(mag, int) else tuple(int(v) for v in mag)
+        for m in self._mags:
+            if m.mag == want:
+                return m
+        have = ", ".join("-".join(map(str, m.mag)) for m in self._mags)
+        raise ValueError(f"layer {self.name!r} has no mag {want}; it has {have}")
+
+    def _level_view(self, mag: Mag) -> LevelView:
+        return LevelView(
+            handle=mag.handle,
+            axis_order=dict(mag.spec.axis_order),
+            channel_index=mag.spec.channel_index,
+            extra_axes=tuple(self._spec.additional_axes),
+            dtype=str(np.dtype(_dtype_of(self.element_class))),
+        )
+
+    # -- reading ----------------------------------------------------------------------
+    async def read_async(
+        self,
+        offset: Sequence[int],
+        size: Sequence[int],
+        mag: Sequence[int] | int = (1, 1, 1),
+        channel: int | None = None,
+        **extra_axes: int,
+    ) -> np.ndarray:
+        """The box [offset, offset + size) in mag-1 voxels, read at `mag`, dims (c, x, y, z)."""
+        level = self.get_mag(mag)
+        m = level.mag
+        if len(offset) != 3 or len(size) != 3:
+            raise ValueError("offset and size are (x, y, z) triples")
+        start = [int(offset[i]) // m[i] for i in range(3)]
+        stop = [start[i] + max(0, int(size[i]) // m[i]) for i in range(3)]
+        view = self._level_view(level)
+        channels: tuple[int, int] | None = None
+        if channel is not None:
+            if not 0 <= channel < self.num_channels:
+                raise ValueError(f"channel {channel} out of range 0..{self.num_channels - 1}")
+            channels = (channel, channel + 1)
+        elif "c" in view.axis_order and view.channel_index is None:
+            channels = (0, self.num_channels)
+        extra: dict[str, tuple[int, int]] = {}
+        names = {a.name: a for a in self._spec.additional_axes}
+        for key, value in extra_axes.items():
+            if key not in names:
+                raise ValueError(f"layer {self.name!r} has no axis {key!r}")
+            lo, hi = names[key].bounds
+            if not lo <= int(value) < hi:
+                raise ValueError(f"{key}={value} out of range {lo}..{hi - 1}")
+            extra[key] = (int(value), int(value) + 1)
+        from .engine import get_reader
+
+        reader = await get_reader(view.handle)
+        a_start, a_stop = view.array_box(start, stop, channels, extra, len(reader.shape))
+        from .engine import read_box
+
+        block = await read_box(reader, a_start, a_stop, (self.meter, self._dataset.meter))
+        out = view.to_contract_dims(block)
+        # Drop the extra axes (each was picked at one index): the result is (c, x, y, z).
+        return out.reshape(out.shape[len(self._spec.additional_axes) :])
+
+    def read(
+        self,
+        offset: Sequence[int],
+        size: Sequence[int],
+        mag: Sequence[int] | int = (1, 1, 1),
+        channel: int | None = None,
+        **extra_axes: int,
+    ) -> np.ndarray:
+        """Synchronous `read_async` (the fast path the viewer uses too)."""
+        return run_sync(self.read_async(offset, size, mag, channel, **extra_axes))
+
+    # -- export -----------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        bb = self.bounding_box
+        mags: list[dict[str, Any]] = []
+        for m in self._mags:
+            entry: dict[str, Any] = {"mag": list(m.mag), "path": m.path, "axisOrder": dict(m.spec.axis_order)}
+            if m.spec.channel_index is not None:
+                entry["channelIndex"] = m.spec.channel_index
+            mags.append(entry)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "category": self.category,
+            "dataFormat": self.data_format,
+            "elementClass": self.element_class,
+            "boundingBox": bb.to_json(),
+            "numChannels": self.num_channels,
+            "mags": mags,
+        }
+        if self._spec.additional_axes:
+            out["additionalAxes"] = [a.to_json() for a in self._spec.additional_axes]
+        if self._spec.default_view_configuration:
+            out["defaultViewConfiguration"] = dict(self._spec.default_view_configuration)
+        if self._spec.coordinate_transformations:
+            out["coordinateTransformations"] = list(self._spec.coordinate_transformations)
+        if self.category == "segmentation":
+            lsid = self.largest_segment_id
+            out["largestSegmentId"] = lsid if (lsid is None or lsid >= 1) else None
+        return out
+
+    def __repr__(self) -> str:
+        bb = self.bounding_box
+        return (
+            f"Layer({self.name!r}, {self.category}, {self.data_format}, {self.element_class}, "
+            f"bbox={bb.top_left}+{bb.size}, mags={[m.mag for m in self._mags]})"
+        )
+
+
+def _dtype_of(element_class: str) -> str:
+    from .formats.base import dtype_of_element_class
+
+    return str(dtype_of_element_class(element_class))
+
+
+# ---------------------------------------------------------------------------------------
+# Dataset
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    base = name or "layer"
+    if base not in taken:
+        return base
+    i = 2
+    while f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
+
+
+def _clean_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_\-.]", "_", name).strip("._") or "dataset"
+    return cleaned
+
+
+class Dataset:
+    """Several layers with one voxel size; exports WEBKNOSSOS's datasource-properties.json."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        voxel_size: Sequence[float] | None = None,
+        unit: str | None = None,
+    ) -> None:
+        self._name = name
+        self._user_voxel_size: Vec3f | None = None
+        self._user_unit: str | None = None
+        self._voxel_size: Vec3f = (1.0, 1.0, 1.0)
+        self._unit = "nanometer"
+        self._layers: dict[str, Layer] = {}
+        self.reports: list[UriReport] = []
+        self.meter = RequestMeter()
+        if unit is not None:
+            self.unit = unit
+        if voxel_size is not None:
+            self.voxel_size = voxel_size  # type: ignore[assignment]
+        self._reassemble()
+
+    # -- attributes ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        if self._name:
+            return self._name
+        for layer in self._layers.values():
+            if layer.spec.dataset_name:
+                return _clean_name(layer.spec.dataset_name)
+        return "dataset"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value).strip() or None
+
+    @property
+    def voxel_size(self) -> Vec3f:
+        return self._voxel_size
+
+    @voxel_size.setter
+    def voxel_size(self, value: Sequence[float]) -> None:
+        vs = tuple(float(v) for v in value)
+        if len(vs) != 3 or not all(math.isfinite(v) and v > 0 for v in vs):
+            raise ValueError("voxel_size must be three positive numbers (x, y, z)")
+        self._user_voxel_size = (vs[0], vs[1], vs[2])
+        self._reassemble()
+
+    @property
+    def unit(self) -> str:
+        return self._unit
+
+    @unit.setter
+    def unit(self, value: str) -> None:
+        normalized = units.normalize_unit(value)
+        if normalized is None:
+            raise ValueError(f"unknown length unit {value!r}")
+        self._user_unit = normalized
+        self._reassemble()
+
+    @property
+    def layers(self) -> Mapping[str, Layer]:
+        return dict(self._layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(list(self._layers.values()))
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    # -- assembly ----------------------------------------------------------------------
+    def _reassemble(self, extra: Sequence[LayerSpec] = ()) -> list[Layer]:
+        """Recompute the common voxel size and every layer's scale factor; add `extra`."""
+        specs = [layer.spec for layer in self._layers.values()] + list(extra)
+        known = [(s, units.to_nanometers(1.0, s.unit or "nanometer")) for s in specs if s.voxel_size]
+        nm_sizes: dict[int, Vec3f] = {}
+        for s, per in known:
+            assert s.voxel_size is not None
+            nm_sizes[id(s)] = (s.voxel_size[0] * per, s.voxel_size[1] * per, s.voxel_size[2] * per)
+        if nm_sizes:
+            base_nm: Vec3f = (
+                min(v[0] for v in nm_sizes.values()),
+                min(v[1] for v in nm_sizes.values()),
+                min(v[2] for v in nm_sizes.values()),
+            )
+        else:
+            base_nm = (1.0, 1.0, 1.0)
+        factors: dict[int, Vec3] = {}
+        for s in specs:
+            if id(s) in nm_sizes:
+                factors[id(s)] = _scale_factor(nm_sizes[id(s)], base_nm, s.source_uri or s.name)
+            else:
+                factors[id(s)] = (1, 1, 1)
+        # Units: the user's, else the unit of the first layer that has one.
+        native_unit = next((s.unit for s in specs if s.voxel_size and s.unit), None) or "nanometer"
+        unit = self._user_unit or native_unit
+        if self._user_voxel_size is not None:
+            voxel_size = self._user_voxel_size
+        else:
+            voxel_size = tuple(units.convert(v, "nanometer", unit) for v in base_nm)  # type: ignore[assignment]
+            voxel_size = tuple(float(f"{v:.12g}") for v in voxel_size)  # type: ignore[assignment]
+        self._voxel_size = voxel_size
+        self._unit = unit
+        for layer in self._layers.values():
+            layer._set_factor(factors[id(layer.spec)])
+        added: list[Layer] = []
+        taken = set(self._layers)
+        for s in extra:
+            name = _unique_name(s.name, taken)
+            taken.add(name)
+            layer = Layer(self, s, name)
+            layer._set_factor(factors[id(s)])
+            self._layers[name] = layer
+            added.append(layer)
+        return added
+
+    def _add_specs(self, specs: Sequence[LayerSpec]) -> list[Layer]:
+        return self._reassemble(specs)
+
+    async def add_layers_async(
+        self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None
+    ) -> list[Layer]:
+        """Explore `uri` (any supported URI or Neuroglancer link) and append its layers."""
+        specs, reports = await _explore_specs([uri], coerce_credentials(credentials))
+        self.reports.extend(reports)
+        for report in reports:
+            if report.error:
+                raise _report_error(report)
+        return self._add_specs(specs)
+
+    def add_layers(self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None) -> list[Layer]:
+        return run_sync(self.add_layers_async(uri, credentials))
+
+    def rename_layer(self, old: str, new: str) -> Layer:
+        new = new.strip()
+        if not new:
+            raise ValueError("a layer name cannot be empty")
+        if old not in self._layers:
+            raise KeyError(old)
+        if new != old and new in self._layers:
+            raise ValueError(f"a layer named {new!r} exists already")
+        items = list(self._layers.items())
+        self._layers = {}
+        for name, layer in items:
+            if name == old:
+                layer._name = new
+                name = new
+            self._layers[name] = layer
+        return self._layers[new]
+
+    def remove_layer(self, name: str) -> None:
+        del self._layers[name]
+        self._reassemble()
+
+    # -- export ------------------------------------------------------------------------
+    def to_datasource(self) -> dict[str, Any]:
+        return {
+            "id": {"name": self.name, "team": ""},
+            "scale": {"factor": list(self.voxel_size), "unit": self.unit},
+            "dataLayers": [layer.to_json() for layer in self._layers.values()],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_datasource(), indent=indent)
+
+    def save(self, path: str | Path) -> Path:
+        target = Path(path)
+        if target.is_dir():
+            target = target / "datasource-properties.json"
+        target.write_text(self.to_json() + "\n")
+        return target
+
+    def request_stats(self) -> dict[str, dict[str, int]]:
+        """Requests and bytes streamed per layer (what streaming costs the data owner)."""
+        return {name: layer.meter.snapshot() for name, layer in self._layers.items()}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return self.to_datasource() == other.to_datasource()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        layers = ", ".join(self._layers) or "no layers"
+        return f"Dataset({self.name!r}, voxel_size={self.voxel_size} {self.unit}, layers: {layers})"
+
+
+# ---------------------------------------------------------------------------------------
+# Exploration entry points
+
+
+def _report_error(report: UriReport) -> RemoteDatasetError:
+    err = getattr(report, "_exception", None)
+    if isinstance(err, RemoteDatasetError):
+        return err
+    return UnsupportedFormatError(report.uri, report.error or "exploration failed")
+
+
+async def _explore_one(uri: str, credentials: Credentials | None) -> tuple[list[LayerSpec], UriReport]:
+    from . import neuroglancer
+
+    report = UriReport(uri=str(uri))
+    ctx = ExploreContext(credentials)
+    try:
+        if isinstance(uri, str) and neuroglancer.is_neuroglancer_url(uri):
+            specs = await _explore_neuroglancer(ctx, uri, report)
+        else:
+            source = parse_uri(uri) if isinstance(uri, str) else parse_uri(str(uri))
+            storage_config_for(source, credentials)  # validates the credential kind early
+            report.uri = source.url
+            specs = await explore_uri(ctx, source, report)
+            for s in specs:
+                s.credentials = credentials
+                s.source_uri = s.source_uri or source.url
+    except RemoteDatasetError as err:
+        report.error = str(err)
+        report._exception = err  # type: ignore[attr-defined]
+        return [], report
+    report.layers = [s.name for s in specs]
+    return specs, report
+
+
+async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport) -> list[LayerSpec]:
+    from . import neuroglancer
+
+    state = neuroglancer.parse_neuroglancer_url(url)
+    for skipped in state.skipped:
+        report.notes.append(f"skipped layer {skipped.name!r}: {skipped.reason}")
+    if not state.layers:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in state.skipped) or "the link has no layers"
+        raise UnsupportedFormatError(report.uri[:200], f"no importable layer in the Neuroglancer link ({reasons})")
+
+    async def one(ng: Any) -> list[LayerSpec]:
+        sub = UriReport(uri=ng.uri)
+        try:
+            source = parse_uri(ng.uri)
+            found = await explore_uri(ctx, source, sub)
+        except RemoteDatasetError as err:
+            report.notes.append(f"layer {ng.name!r} ({ng.uri}): {err.cause}")
+            report.attempts.extend(sub.attempts)
+            return []
+        report.attempts.extend(sub.attempts)
+        out: list[LayerSpec] = []
+        for i, s in enumerate(found):
+            s.credentials = ctx.credentials
+            s.source_uri = s.source_uri or source.url
+            s.name = ng.name if len(found) == 1 else f"{ng.name}_{s.name}" if i else ng.name
+            s.category = ng.category
+            s.category_source = "neuroglancer"
+            if ng.view_configuration:
+                s.default_view_configuration = {**(s.default_view_configuration or {}), **ng.view_configuration}
+            if s.voxel_size is None:
+                vs = ng.voxel_size or state.voxel_size
+                un = ng.unit if ng.voxel_size else state.unit
+                if vs is not None:
+                    s.voxel_size = tuple(float(v) for v in vs)  # type: ignore[assignment]
+                    s.unit = un or "nanometer"
+            out.append(s)
+        return out
+
+    groups = await asyncio.gather(*(one(ng) for ng in state.layers))
+    specs = [s for g in groups for s in g]
+    if not specs:
+        reasons = "; ".join(report.notes) or "no layer could be explored"
+        raise UnsupportedFormatError(report.uri[:200], f"no layer of the Neuroglancer link could be imported ({reasons})")
+    return specs
+
+
+async def _explore_specs(
+    uris: Sequence[str], credentials: Credentials | None
+) -> tuple[list[LayerSpec], list[UriReport]]:
+    results = await asyncio.gather(*(_explore_one(u, credentials) for u in uris))
+    specs = [s for group, _ in results for s in group]
+    return specs, [r for _, r in results]
+
+
+class ExplorationError(RemoteDatasetError):
+    """Some URIs of an exploration failed; `errors` holds one error per failing URI."""
+
+    def __init__(self, errors: Sequence[RemoteDatasetError]) -> None:
+        self.errors = list(errors)
+        if len(self.errors) == 1:
+            e = self.errors[0]
+            super().__init__(e.uri, e.cause)
+        else:
+            super().__init__("", "; ".join(str(e) for e in self.errors))
+
+
+async def explore_async(
+    *uris: str,
+    name: str | None = None,
+    credentials: Credentials | Mapping[str, Any] | str | Path | None = None,
+    voxel_size: Sequence[float] | None = None,
+    unit: str | None = None,
+    allow_partial: bool = False,
+) -> Dataset:
+    """Explore every URI concurrently and assemble them into one dataset."""
+    if not uris:
+        raise InvalidURIError("", "no URI given")
+    creds = coerce_credentials(credentials)
+    specs, reports = await _explore_specs(list(uris), creds)
+    errors = [_report_error(r) for r in reports if r.error]
+    if errors and not (allow_partial and specs):
+        err = errors[0] if len(errors) == 1 else ExplorationError(errors)
+        if isinstance(err, RemoteDatasetError):
+            err.reports = reports  # type: ignore[attr-defined]
+        raise err
+    ds = Dataset(name=name, voxel_size=None, unit=unit)
+    ds.reports = reports
+    ds._add_specs(specs)
+    if voxel_size is not None:
+        ds.voxel_size = voxel_size
+    return ds
+
+
+def explore(
+    *uris: str,
+    name: str | None = None,
+    credentials: Credentials | Mapping[str, Any] | str | Path | None = None,
+    voxel_size: Sequence[float] | None = None,
+    unit: str | None = None,
+) -> Dataset:
+    """Explore one or more URIs (https, http, s3, gs, file, Neuroglancer links) into one dataset."""
+    return run_sync(explore_async(*uris, name=name, credentials=credentials, voxel_size=voxel_size, unit=unit))
+
+
+def open_datasource(
+    path_or_dict: str | Path | Mapping[str, Any],
+    credentials: Credentials | Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Open a datasource-properties.json (a path, URI or parsed dict) as a Dataset."""
+    creds = coerce_credentials(credentials)
+    if isinstance(path_or_dict, Mapping):
+        doc: Any = dict(path_or_dict)
+        root = parse_uri(".")
+    else:
+        text = str(path_or_dict)
+        local = Path(text).expanduser()
+        if "://" not in text and local.is_dir():
+            local = local / "datasource-properties.json"
+        if "://" in text and not text.startswith("file://"):
+            return explore(text, credentials=creds)
+        if text.startswith("file://"):
+            local = Path(parse_uri(text).fs_path)
+            if local.is_dir():
+                local = local / "datasource-properties.json"
+        try:
+            doc = json.loads(local.read_text())
+        except OSError as exc:
+            raise MalformedMetadataError(str(local), f"cannot read the file ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise MalformedMetadataError(str(local), f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
+        root = parse_uri(str(local.parent))
+    return run_sync(_open_datasource_doc(doc, root, creds))
+
+
+async def _open_datasource_doc(doc: Any, root: Any, creds: Credentials | None) -> Dataset:
+    from .formats import webknossos
+
+    specs: list[LayerSpec] = webknossos.layers_from_datasource(doc, root)
+    for s in specs:
+        s.credentials = creds
+    scale = doc.get("scale") if isinstance(doc, Mapping) else None
+    ident = doc.get("id") if isinstance(doc, Mapping) else None
+    name = ident.get("name") if isinstance(ident, Mapping) else None
+    ds = Dataset(name=name)
+    ds._add_specs(specs)
+    if isinstance(scale, Mapping) and "factor" in scale:
+        ds._user_unit = units.normalize_unit(scale.get("unit") or "nanometer")
+        ds.voxel_size = scale["factor"]
+    elif isinstance(scale, list):
+        ds.voxel_size = scale
+    return ds

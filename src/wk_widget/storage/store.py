@@ -1,0 +1,458 @@
+"""Read-only, counted, retrying access to HTTP, S3, GCS and local storage.
+
+A `Storage` is built once per (scheme, endpoint, credentials) in each process and shared
+by every path on it. It offers only reads (`get`, `get_range`, `list_dir`): no code path
+can write, delete or create anything remotely. Paths are fsspec paths of the storage
+(`https://host/a/b`, `bucket/a/b`, `/local/a/b`); messages show them as user URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import (
+    AccessDeniedError,
+    RemoteDatasetError,
+    ServerFaultError,
+    SourceNotFoundError,
+    SourceTimeoutError,
+    SourceUnreachableError,
+    scrub,
+)
+from ._loop import io_loop
+from .credentials import (
+    Credentials,
+    GcsCredentials,
+    HttpBasicAuth,
+    HttpBearerToken,
+    S3Credentials,
+)
+from .uri import SourceURI
+
+# gcsfs 2026.x stalls ~60 s per call against emulators unless this is off before import.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+DEFAULT_CONCURRENCY = 64
+DEFAULT_RETRIES = 4
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+class RequestMeter:
+    """Thread-safe counters of requests and bytes (what streaming costs the data owner)."""
+
+    __slots__ = ("_lock", "bytes", "errors", "requests", "retries")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+        self.retries = 0
+        self.errors = 0
+
+    def add(self, nbytes: int = 0, *, requests: int = 1, retries: int = 0, errors: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.bytes += nbytes
+            self.retries += retries
+            self.errors += errors
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "bytes": self.bytes,
+                "retries": self.retries,
+                "errors": self.errors,
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = self.bytes = self.retries = self.errors = 0
+
+    def __repr__(self) -> str:
+        s = self.snapshot()
+        return f"RequestMeter(requests={s['requests']}, bytes={s['bytes']})"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Everything needed to rebuild a `Storage` in another process (picklable)."""
+
+    scheme: str  # "http" (also https), "s3", "gs", "file"
+    endpoint_url: str | None = None
+    credentials: Credentials | None = field(default=None, repr=False)
+    concurrency: int = DEFAULT_CONCURRENCY
+    retries: int = DEFAULT_RETRIES
+    timeout: float = DEFAULT_TIMEOUT
+
+
+class _Transient(Exception):
+    """A failure worth retrying (5xx, connection reset, timeout)."""
+
+    def __init__(self, error: RemoteDatasetError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for attr in ("status", "code", "status_code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and 100 <= value < 600:
+            return value
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        meta = response.get("ResponseMetadata") or {}
+        status = meta.get("HTTPStatusCode")
+        if isinstance(status, int):
+            return status
+        code = (response.get("Error") or {}).get("Code")
+        if code in ("AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "Forbidden"):
+            return 403
+        if code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
+            return 404
+    return None
+
+
+def _from_status(status: int, display: str, detail: str = "") -> RemoteDatasetError:
+    suffix = f" ({detail})" if detail else ""
+    if status in (401, 403):
+        what = "authentication required" if status == 401 else "access denied"
+        return AccessDeniedError(display, f"{what} (HTTP {status}); check the credentials{suffix}")
+    if status == 404:
+        return SourceNotFoundError(display, f"not found (HTTP 404){suffix}")
+    if status >= 500 or status == 429:
+        return ServerFaultError(display, f"server fault (HTTP {status}){suffix}")
+    return RemoteDatasetError(display, f"request failed (HTTP {status}){suffix}")
+
+
+def classify_error(exc: BaseException, display: str) -> RemoteDatasetError | _Transient | None:
+    """Map any client library's exception to our errors; None means 'not found'.
+
+    `_Transient` wraps errors worth retrying. Never lets secrets through (messages scrubbed).
+    """
+    if isinstance(exc, RemoteDatasetError):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        return None
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return _Transient(SourceTimeoutError(display, "timed out waiting for the server"))
+    status = _status_of(exc)
+    if status == 404:
+        return None
+    if status is not None:
+        err = _from_status(status, display, type(exc).__name__ if status >= 500 else "")
+        return _Transient(err) if (status >= 500 or status == 429) else err
+    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == errno.EACCES):
+        return AccessDeniedError(display, "access denied; check the credentials")
+    name = type(exc).__name__
+    text = scrub(str(exc)).splitlines()[0] if str(exc) else name
+    if "NoCredentials" in name or "Credential" in name:
+        return AccessDeniedError(display, f"no usable credentials ({text})")
+    if "SignatureDoesNotMatch" in text or "InvalidAccessKeyId" in text or "AccessDenied" in text:
+        return AccessDeniedError(display, f"access denied; check the credentials ({text})")
+    if "NoSuchBucket" in text or "NoSuchKey" in text:
+        return None
+    connection_like = (
+        "Connect" in name
+        or "Connection" in name
+        or "ServerDisconnected" in name
+        or "EndpointConnectionError" in name
+        or isinstance(exc, ConnectionError)
+        or (isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH))
+    )
+    if connection_like:
+        return _Transient(SourceUnreachableError(display, f"cannot reach the server ({text})"))
+    if "ClientPayloadError" in name or "IncompleteRead" in name:
+        return _Transient(ServerFaultError(display, f"the connection broke mid-answer ({text})"))
+    if isinstance(exc, IsADirectoryError | NotADirectoryError):
+        return None
+    return RemoteDatasetError(display, f"{name}: {text}")
+
+
+def _detect_s3_env_credentials() -> bool:
+    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return True
+    shared = os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or str(Path.home() / ".aws" / "credentials")
+    return Path(shared).is_file()
+
+
+def _detect_gcs_env_credentials() -> bool:
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return True
+    adc = Path.home() / ".config" / "gcloud" / "application_default_credentials.json"
+    return adc.is_file()
+
+
+class Storage:
+    """Read-only access to one storage endpoint with one set of credentials."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        self.config = config
+        self.meter = RequestMeter()
+        self._fs: Any = None
+        self._fs_lock = asyncio.Lock()
+        self._semaphore = asyncio.Semaphore(config.concurrency)
+        # gcsfs retries 5xx itself; a second layer would multiply its backoff.
+        self._retries = 1 if config.scheme == "gs" else max(1, config.retries)
+
+    def __repr__(self) -> str:
+        return f"Storage({self.config.scheme}, endpoint={self.config.endpoint_url!r}, {self.meter!r})"
+
+    # -- construction of the fsspec filesystem (on the I/O loop) ---------------------
+    async def _filesystem(self) -> Any:
+        if self._fs is None:
+            async with self._fs_lock:
+                if self._fs is None:
+                    self._fs = await self._build_filesystem()
+        return self._fs
+
+    async def _build_filesystem(self) -> Any:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        creds = cfg.credentials
+        if cfg.scheme == "http":
+            import aiohttp
+            from fsspec.implementations.http import HTTPFileSystem
+
+            client_kwargs: dict[str, Any] = {
+                "timeout": aiohttp.ClientTimeout(
+                    total=cfg.timeout, connect=DEFAULT_CONNECT_TIMEOUT, sock_read=cfg.timeout
+                ),
+                "connector": aiohttp.TCPConnector(limit=cfg.concurrency, loop=loop),
+            }
+            headers: dict[str, str] = {}
+            if isinstance(creds, HttpBasicAuth):
+                client_kwargs["auth"] = aiohttp.BasicAuth(creds.username, creds.password)
+            elif isinstance(creds, HttpBearerToken):
+                headers["Authorization"] = f"Bearer {creds.token}"
+
+            async def get_client(**kwargs: Any) -> aiohttp.ClientSession:
+                return aiohttp.ClientSession(**kwargs)
+
+            return HTTPFileSystem(
+                asynchronous=True,
+                loop=loop,
+                client_kwargs=client_kwargs,
+                get_client=get_client,
+                headers=headers,
+                skip_instance_cache=True,
+            )
+        if cfg.scheme == "s3":
+            import s3fs
+
+            kwargs: dict[str, Any] = {
+                "asynchronous": True,
+                "loop": loop,
+                "skip_instance_cache": True,
+                # One GET per object: the default splits big reads after a HEAD.
+                "max_concurrency": 1,
+                "retries": 1,
+                "config_kwargs": {
+                    "retries": {"max_attempts": 1, "mode": "standard"},
+                    "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
+                    "read_timeout": cfg.timeout,
+                    "max_pool_connections": cfg.concurrency,
+                },
+            }
+            client_kwargs = {}
+            endpoint = self.s3_endpoint()
+            region: str | None = None
+            if isinstance(creds, S3Credentials):
+                kwargs["key"] = creds.access_key_id
+                kwargs["secret"] = creds.secret_access_key
+                region = creds.region
+            elif _detect_s3_env_credentials():
+                pass  # botocore's standard chain: env vars, profile, shared file
+            else:
+                kwargs["anon"] = True
+            region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            if endpoint:
+                client_kwargs["endpoint_url"] = endpoint
+            if region:
+                client_kwargs["region_name"] = region
+            kwargs["client_kwargs"] = client_kwargs
+            fs = s3fs.S3FileSystem(**kwargs)
+            await fs.set_session()
+            return fs
+        if cfg.scheme == "gs":
+            import gcsfs
+
+            gkwargs: dict[str, Any] = {"asynchronous": True, "loop": loop, "skip_instance_cache": True}
+            if isinstance(creds, GcsCredentials):
+                gkwargs["token"] = creds.service_account or creds.token
+            elif not _detect_gcs_env_credentials():
+                gkwargs["token"] = "anon"
+            endpoint = cfg.endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST")
+            if endpoint:
+                if "://" not in endpoint:
+                    endpoint = f"http://{endpoint}"
+                gkwargs["endpoint_url"] = endpoint
+            fs = gcsfs.GCSFileSystem(**gkwargs)
+            return fs
+        if cfg.scheme == "file":
+            from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+            from fsspec.implementations.local import LocalFileSystem
+
+            return AsyncFileSystemWrapper(LocalFileSystem(), asynchronous=True)
+        raise ValueError(f"unsupported scheme {cfg.scheme}")
+
+    def s3_endpoint(self) -> str | None:
+        """The S3 endpoint in effect: credentials, then the URI (path-style), then env."""
+        creds = self.config.credentials
+        if isinstance(creds, S3Credentials) and creds.endpoint_url:
+            return creds.endpoint_url
+        return (
+            self.config.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
+
+    # -- user-facing naming ------------------------------------------------------------
+    def display(self, path: str) -> str:
+        """The URL of an fsspec path as users write it (for messages and exports)."""
+        scheme = self.config.scheme
+        if scheme == "http":
+            return path
+        if scheme == "file":
+            return Path(path).as_uri() if path.startswith("/") else path
+        if scheme == "s3":
+            # Path-style for non-default endpoints, so that an exported URI opens again.
+            endpoint = self.s3_endpoint()
+            if endpoint:
+                return f"s3://{urlsplit(endpoint).netloc}/{path}"
+        return f"{scheme}://{path}"
+
+    # -- reads ---------------------------------------------------------------------------
+    async def _attempt(self, coro_factory: Any, path: str, meters: Iterable[RequestMeter]) -> Any:
+        display = self.display(path)
+        delay = 0.1
+        last: RemoteDatasetError | None = None
+        meters = tuple(meters)
+        for attempt in range(self._retries):
+            try:
+                async with self._semaphore:
+                    result = await coro_factory()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - every client error is mapped
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                mapped = classify_error(exc, display)
+                for m in (self.meter, *meters):
+                    m.add(0, retries=1 if isinstance(mapped, _Transient) else 0)
+                if mapped is None:
+                    return None
+                if isinstance(mapped, _Transient):
+                    last = mapped.error
+                    if attempt + 1 < self._retries:
+                        await asyncio.sleep(delay * (1 + random.random()))
+                        delay *= 2
+                        continue
+                    raise last from None
+                raise mapped from None
+            else:
+                nbytes = len(result) if isinstance(result, bytes | bytearray | memoryview) else 0
+                for m in (self.meter, *meters):
+                    m.add(nbytes)
+                return result
+        assert last is not None
+        raise last
+
+    async def get(self, path: str, *, meters: Iterable[RequestMeter] = ()) -> bytes | None:
+        """The whole object at `path`, or None when it does not exist (404)."""
+        fs = await self._filesystem()
+        return await self._attempt(lambda: fs._cat_file(path), path, meters)  # type: ignore[no-any-return]
+
+    async def get_range(
+        self, path: str, start: int, length: int | None, *, meters: Iterable[RequestMeter] = ()
+    ) -> bytes | None:
+        """Bytes [start, start+length) of `path`; a negative `start` with length None reads the
+        last -start bytes (a suffix range, no HEAD). None when the object does not exist."""
+        fs = await self._filesystem()
+        if start < 0 and length is None:
+            return await self._attempt(lambda: fs._cat_file(path, start=start), path, meters)  # type: ignore[no-any-return]
+        if length is None:
+            return await self._attempt(lambda: fs._cat_file(path, start=start), path, meters)  # type: ignore[no-any-return]
+        if length <= 0:
+            return b""
+        end = start + length
+        return await self._attempt(lambda: fs._cat_file(path, start=start, end=end), path, meters)  # type: ignore[no-any-return]
+
+    @property
+    def can_list(self) -> bool:
+        return self.config.scheme in ("s3", "gs", "file")
+
+    async def list_dir(self, path: str, *, meters: Iterable[RequestMeter] = ()) -> list[tuple[str, bool]] | None:
+        """Names of the entries directly below `path` with whether each is a folder;
+        None when this storage cannot list (HTTP) or the folder does not exist."""
+        if not self.can_list:
+            return None
+        fs = await self._filesystem()
+
+        async def ls() -> list[tuple[str, bool]]:
+            entries = await fs._ls(path.rstrip("/") or "/", detail=True, **({"refresh": True} if self.config.scheme != "file" else {}))
+            out: list[tuple[str, bool]] = []
+            base = path.rstrip("/")
+            for entry in entries:
+                name = str(entry.get("name", "")).rstrip("/")
+                leaf = name.rsplit("/", 1)[-1]
+                if not leaf or name == base:
+                    continue
+                out.append((leaf, entry.get("type") == "directory"))
+            return out
+
+        result = await self._attempt(ls, path, meters)
+        return result  # type: ignore[no-any-return]
+
+
+_storages: dict[tuple[int, StorageConfig], Storage] = {}
+_storages_lock = threading.Lock()
+
+
+def get_storage(config: StorageConfig) -> Storage:
+    """The process's shared `Storage` for a configuration (one filesystem per source).
+
+    Must be called with the I/O loop available; the filesystem itself is built lazily
+    on that loop.
+    """
+    io_loop()
+    key = (os.getpid(), config)
+    with _storages_lock:
+        storage = _storages.get(key)
+        if storage is None:
+            storage = _storages[key] = Storage(config)
+        return storage
+
+
+def storage_config_for(uri: SourceURI, credentials: Credentials | None = None) -> StorageConfig:
+    scheme = "http" if uri.scheme in ("http", "https") else uri.scheme
+    from ..errors import CredentialsError
+
+    if credentials is not None:
+        ok = {
+            "http": (HttpBasicAuth, HttpBearerToken),
+            "s3": (S3Credentials,),
+            "gs": (GcsCredentials,),
+            "file": (),
+        }[scheme]
+        if not isinstance(credentials, ok):
+            raise CredentialsError(
+                uri.url, f"{type(credentials).__name__} cannot be used for {uri.scheme}:// URIs"
+            )
+    endpoint = uri.endpoint_url if scheme == "s3" else None
+    return StorageConfig(scheme=scheme, endpoint_url=endpoint, credentials=credentials)
+
+
+def storage_for(uri: SourceURI, credentials: Credentials | None = None) -> Storage:
+    return get_storage(storage_config_for(uri, credentials))
