@@ -9,6 +9,7 @@ can write, delete or create anything remotely. Paths are fsspec paths of the sto
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import os
 import random
@@ -26,6 +27,7 @@ from ..errors import (
     SourceNotFoundError,
     SourceTimeoutError,
     SourceUnreachableError,
+    register_secret,
     scrub,
 )
 from ._loop import io_loop
@@ -232,7 +234,9 @@ class Storage:
             }
             headers: dict[str, str] = {}
             if isinstance(creds, HttpBasicAuth):
-                client_kwargs["auth"] = aiohttp.BasicAuth(creds.username, creds.password)
+                token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
+                register_secret(token)
+                headers["Authorization"] = f"Basic {token}"
             elif isinstance(creds, HttpBearerToken):
                 headers["Authorization"] = f"Bearer {creds.token}"
 
@@ -256,7 +260,6 @@ class Storage:
                 "skip_instance_cache": True,
                 # One GET per object: the default splits big reads after a HEAD.
                 "max_concurrency": 1,
-                "retries": 1,
                 "config_kwargs": {
                     "retries": {"max_attempts": 1, "mode": "standard"},
                     "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
@@ -282,6 +285,7 @@ class Storage:
                 client_kwargs["region_name"] = region
             kwargs["client_kwargs"] = client_kwargs
             fs = s3fs.S3FileSystem(**kwargs)
+            fs.retries = 1  # one attempt per call: retries with backoff are ours
             await fs.set_session()
             return fs
         if cfg.scheme == "gs":
