@@ -566,6 +566,7 @@ class Dataset:
             "id": {"name": self.name, "team": ""},
             "scale": {"factor": list(self.voxel_size), "unit": self.unit},
             "dataLayers": [layer.to_json() for layer in self._layers.values()],
+            "version": 1,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

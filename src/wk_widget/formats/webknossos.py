@@ -1,0 +1,335 @@
+"""WEBKNOSSOS datasets: a `datasource-properties.json` at the root.
+
+Every listed zarr / zarr3 layer is used (and n5 / neuroglancerPrecomputed layers whose
+mags name explicit paths; their readers live in other modules). A mag with a `path`
+resolves relative to the dataset root (an absolute URI is used as is); one without goes
+to `<layer>/<mag>`, where the mag is written `2` when all components are equal and
+`2-2-1` otherwise (as WEBKNOSSOS does; for equal components `2-2-2` is tried next).
+The datasource values win for the layer fields; the arrays' metadata (fetched for all
+mags concurrently) is kept in `MagSpec.array_meta` so that reads need no refetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from ..errors import MalformedMetadataError, UnsupportedDataError
+from ..storage import SourceURI, parse_uri
+from ..units import normalize_unit
+from .base import (
+    AdditionalAxis,
+    BoundingBox,
+    Category,
+    DataFormat,
+    ExploreContext,
+    Explorer,
+    LayerSpec,
+    MagSpec,
+    NotThisFormat,
+    Vec3,
+    element_class_of,
+)
+from .zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
+
+__all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "mag_literal", "parse_mag"]
+
+logger = logging.getLogger(__name__)
+
+DATASOURCE_FILE = "datasource-properties.json"
+_ELEMENT_CLASSES = {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float", "double"}
+_FORMATS: dict[str, DataFormat] = {
+    "zarr": "zarr",
+    "zarr3": "zarr3",
+    "n5": "n5",
+    "neuroglancerPrecomputed": "neuroglancerPrecomputed",
+}
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def _note(ctx: ExploreContext, text: str) -> None:
+    logger.warning("%s", text)
+    notes = getattr(ctx, "notes", None)
+    if isinstance(notes, list):
+        notes.append(text)
+
+
+def parse_mag(value: Any) -> Vec3 | None:
+    """A mag as [x, y, z], a scalar, or a literal "2" / "2-2-1"; None if invalid."""
+    parts: list[Any]
+    if isinstance(value, int) and not isinstance(value, bool):
+        parts = [value] * 3
+    elif isinstance(value, str):
+        text = value.strip()
+        parts = text.split("-") if "-" in text else [text] * 3
+        try:
+            parts = [int(p) for p in parts]
+        except ValueError:
+            return None
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        return None
+    if len(parts) != 3 or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in parts):
+        return None
+    return (parts[0], parts[1], parts[2])
+
+
+def mag_literal(mag: Vec3, allow_scalar: bool = True) -> str:
+    """`2` when all components are equal (and allowed), else `2-2-1`."""
+    if allow_scalar and mag[0] == mag[1] == mag[2]:
+        return str(mag[0])
+    return "-".join(str(m) for m in mag)
+
+
+def _resolve(root: SourceURI, path: str) -> SourceURI:
+    if _SCHEME.match(path):
+        return parse_uri(path)
+    if path.startswith("/") and root.scheme == "file":
+        return parse_uri(path)
+    return root.join(path)
+
+
+def _scale(doc: dict[str, Any], where: str) -> tuple[tuple[float, float, float], str]:
+    raw = doc.get("scale")
+    unit_raw: Any = "nanometer"
+    factor: Any = raw
+    if isinstance(raw, dict):
+        factor = raw.get("factor")
+        unit_raw = raw.get("unit", "nanometer") or "nanometer"
+    if (
+        not isinstance(factor, list)
+        or len(factor) != 3
+        or not all(isinstance(f, int | float) and not isinstance(f, bool) and f > 0 for f in factor)
+    ):
+        raise MalformedMetadataError(where, f"scale must give three positive numbers, got {raw!r}")
+    unit = normalize_unit(unit_raw) if isinstance(unit_raw, str) else None
+    if unit is None:
+        raise UnsupportedDataError(where, f"scale unit {unit_raw!r} is not a known length unit")
+    return (float(factor[0]), float(factor[1]), float(factor[2])), unit
+
+
+def _axis_order(raw: Any, where: str) -> dict[str, int] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(
+        k in ("x", "y", "z", "c") and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in raw.items()
+    ) or "x" not in raw or "y" not in raw:
+        raise MalformedMetadataError(where, f"invalid axisOrder {raw!r}")
+    return {k: int(v) for k, v in raw.items()}
+
+
+def default_axis_order(meta: ZarrArrayMeta | None, data_format: str) -> dict[str, int]:
+    """The axis order WEBKNOSSOS assumes when a mag names none: the array's dimension_names
+    if they name x and y, else (c,) x, y, z counted from the end (`asCxyzFromRank`)."""
+    if meta is not None and meta.dimension_names:
+        names = [n.lower() if isinstance(n, str) else None for n in meta.dimension_names]
+        if "x" in names and "y" in names:
+            order = {n: i for i, n in enumerate(names) if n in ("x", "y", "z")}
+            for alias in ("c", "channel", "channels"):
+                if alias in names:
+                    order["c"] = names.index(alias)
+                    break
+            return order
+    if meta is not None:
+        rank = meta.ndim
+        order = {"x": rank - 3, "y": rank - 2, "z": rank - 1}
+        if rank >= 4:
+            order["c"] = rank - 4
+        return order
+    if data_format == "neuroglancerPrecomputed":
+        return {"x": 0, "y": 1, "z": 2, "c": 3}
+    if data_format == "n5":
+        return {"x": 2, "y": 1, "z": 0}  # how WEBKNOSSOS exports N5 axes (counted from the end)
+    return {"c": 0, "x": 1, "y": 2, "z": 3}
+
+
+async def _fetch_meta(ctx: ExploreContext, path: SourceURI, zarr_version: int) -> ZarrArrayMeta | None:
+    name = ".zarray" if zarr_version == 2 else "zarr.json"
+    doc = await ctx.fetch_json(path, name)
+    if doc is None:
+        return None
+    return parse_zarray(doc, path.url) if zarr_version == 2 else parse_zarr_json(doc, path.url)
+
+
+async def _locate_mag(
+    ctx: ExploreContext, root: SourceURI, layer_name: str, mag: Vec3, path: str | None, zarr_version: int
+) -> tuple[SourceURI, ZarrArrayMeta]:
+    if path:
+        candidates = [_resolve(root, path)]
+    else:
+        candidates = [root.join(layer_name, mag_literal(mag))]
+        if mag[0] == mag[1] == mag[2]:
+            candidates.append(root.join(layer_name, mag_literal(mag, allow_scalar=False)))
+    for candidate in candidates:
+        meta = await _fetch_meta(ctx, candidate, zarr_version)
+        if meta is not None:
+            return candidate, meta
+    name = ".zarray" if zarr_version == 2 else "zarr.json"
+    raise MalformedMetadataError(
+        candidates[0].url, f"mag {list(mag)} of layer {layer_name!r}: no Zarr array here ({name} not found)"
+    )
+
+
+def _layer_base(layer: dict[str, Any], where: str) -> dict[str, Any]:
+    name = layer.get("name")
+    if not isinstance(name, str) or not name:
+        raise MalformedMetadataError(where, f"a layer needs a name, got {layer.get('name')!r}")
+    lwhere = f"{where} (layer {name!r})"
+    category = layer.get("category")
+    if category not in ("color", "segmentation"):
+        raise MalformedMetadataError(lwhere, f"category must be 'color' or 'segmentation', got {category!r}")
+    element_class = layer.get("elementClass")
+    if element_class not in _ELEMENT_CLASSES:
+        raise UnsupportedDataError(lwhere, f"unsupported elementClass {element_class!r}")
+    try:
+        bbox = BoundingBox.from_json(layer["boundingBox"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise MalformedMetadataError(lwhere, f"invalid boundingBox {layer.get('boundingBox')!r}") from None
+    num_channels = layer.get("numChannels", 1)
+    if not isinstance(num_channels, int) or isinstance(num_channels, bool) or num_channels < 1:
+        raise MalformedMetadataError(lwhere, f"invalid numChannels {num_channels!r}")
+    largest = layer.get("largestSegmentId")
+    if largest is not None and (not isinstance(largest, int) or isinstance(largest, bool)):
+        raise MalformedMetadataError(lwhere, f"invalid largestSegmentId {largest!r}")
+    additional: list[AdditionalAxis] = []
+    for axis in layer.get("additionalAxes") or []:
+        try:
+            bounds = axis["bounds"]
+            additional.append(AdditionalAxis(str(axis["name"]), (int(bounds[0]), int(bounds[1])), int(axis["index"])))
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise MalformedMetadataError(lwhere, f"invalid additional axis {axis!r}") from None
+    view = layer.get("defaultViewConfiguration")
+    transforms = layer.get("coordinateTransformations")
+    return {
+        "name": name,
+        "category": category,
+        "element_class": element_class,
+        "bounding_box": bbox,
+        "num_channels": num_channels,
+        "largest_segment_id": largest if category == "segmentation" else None,
+        "additional_axes": additional,
+        "default_view_configuration": view if isinstance(view, dict) else None,
+        "coordinate_transformations": transforms if isinstance(transforms, list) and transforms else None,
+    }
+
+
+async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
+    doc = await ctx.fetch_json(uri, DATASOURCE_FILE)
+    if doc is None:
+        raise NotThisFormat(f"no {DATASOURCE_FILE}")
+    where = uri.join(DATASOURCE_FILE).url
+    if not isinstance(doc, dict):
+        raise MalformedMetadataError(where, "not a JSON object")
+    layers_raw = doc.get("dataLayers")
+    if not isinstance(layers_raw, list):
+        raise MalformedMetadataError(where, "dataLayers must be a list")
+    voxel_size, unit = _scale(doc, where)
+    ds_id = doc.get("id")
+    dataset_name = ds_id.get("name") if isinstance(ds_id, dict) and isinstance(ds_id.get("name"), str) else None
+    dataset_name = dataset_name or uri.name
+
+    planned: list[tuple[dict[str, Any], DataFormat, list[tuple[Vec3, str | None, dict[str, int] | None, int | None]]]] = []
+    for layer in layers_raw:
+        if not isinstance(layer, dict):
+            raise MalformedMetadataError(where, f"invalid layer {layer!r}")
+        base = _layer_base(layer, where)
+        lwhere = f"{where} (layer {base['name']!r})"
+        data_format = _FORMATS.get(str(layer.get("dataFormat")))
+        if data_format is None:
+            _note(ctx, f"{where}: layer {base['name']!r} skipped: data format {layer.get('dataFormat')!r} cannot be streamed")
+            continue
+        mags_raw = layer.get("mags")
+        if not isinstance(mags_raw, list) or not mags_raw:
+            raise MalformedMetadataError(lwhere, "a layer needs a non-empty list of mags")
+        mags: list[tuple[Vec3, str | None, dict[str, int] | None, int | None]] = []
+        for m in mags_raw:
+            if not isinstance(m, dict):
+                raise MalformedMetadataError(lwhere, f"invalid mag {m!r}")
+            mag = parse_mag(m.get("mag"))
+            if mag is None:
+                raise MalformedMetadataError(lwhere, f"invalid mag {m.get('mag')!r}")
+            path = m.get("path")
+            if path is not None and not isinstance(path, str):
+                raise MalformedMetadataError(lwhere, f"invalid mag path {path!r}")
+            channel_index = m.get("channelIndex")
+            if channel_index is not None and (not isinstance(channel_index, int) or isinstance(channel_index, bool)):
+                raise MalformedMetadataError(lwhere, f"invalid channelIndex {channel_index!r}")
+            mags.append((mag, path or None, _axis_order(m.get("axisOrder"), lwhere), channel_index))
+        if data_format in ("n5", "neuroglancerPrecomputed") and any(p is None for _, p, _, _ in mags):
+            _note(ctx, f"{where}: layer {base['name']!r} skipped: its {data_format} mags need explicit paths")
+            continue
+        planned.append((base, data_format, mags))
+    if not planned:
+        raise UnsupportedDataError(
+            where, "lists no layer that can be streamed (zarr, zarr3, or n5/neuroglancerPrecomputed with mag paths)"
+        )
+
+    async def locate(
+        base: dict[str, Any], data_format: DataFormat, mag: Vec3, path: str | None
+    ) -> tuple[SourceURI, ZarrArrayMeta | None]:
+        if data_format in ("zarr", "zarr3"):
+            return await _locate_mag(ctx, uri, base["name"], mag, path, 2 if data_format == "zarr" else 3)
+        assert path is not None
+        return _resolve(uri, path), None
+
+    located = await asyncio.gather(
+        *(locate(base, fmt, mag, path) for base, fmt, mags in planned for mag, path, _, _ in mags)
+    )
+    out: list[LayerSpec] = []
+    i = 0
+    for base, data_format, mags in planned:
+        lwhere = f"{where} (layer {base['name']!r})"
+        specs: list[MagSpec] = []
+        for mag, _path, axis_order, channel_index in mags:
+            mag_uri, meta = located[i]
+            i += 1
+            if meta is not None:
+                actual = element_class_of(meta.dtype, mag_uri.url)
+                if actual != base["element_class"]:
+                    raise MalformedMetadataError(
+                        mag_uri.url,
+                        f"array data type {meta.dtype} ({actual}) differs from the layer's elementClass "
+                        f"{base['element_class']!r} in {DATASOURCE_FILE}",
+                    )
+                validate_readable(meta, mag_uri.url)
+                order = axis_order or default_axis_order(meta, data_format)
+                bad = [k for k, v in order.items() if v >= meta.ndim]
+                if bad:
+                    raise MalformedMetadataError(
+                        lwhere, f"axisOrder {order} names dimensions beyond the array's {meta.ndim} ({mag_uri.url})"
+                    )
+            else:
+                order = axis_order or default_axis_order(None, data_format)
+            specs.append(MagSpec(mag, mag_uri, order, channel_index, meta))
+        specs.sort(key=lambda s: (s.mag[0] * s.mag[1] * s.mag[2], s.mag))
+        category: Category = base["category"]
+        out.append(
+            LayerSpec(
+                name=base["name"],
+                category=category,
+                data_format=data_format,
+                element_class=base["element_class"],
+                bounding_box=base["bounding_box"],
+                mags=specs,
+                num_channels=base["num_channels"],
+                voxel_size=voxel_size,
+                unit=unit,
+                largest_segment_id=base["largest_segment_id"],
+                additional_axes=base["additional_axes"],
+                default_view_configuration=base["default_view_configuration"],
+                coordinate_transformations=base["coordinate_transformations"],
+                category_source="datasource",
+                source_uri=uri.url,
+                format_name="webknossos",
+                dataset_name=dataset_name,
+            )
+        )
+    return out
+
+
+WEBKNOSSOS_EXPLORER = Explorer("webknossos", (DATASOURCE_FILE,), frozenset({"webknossos"}), _explore_webknossos)
+
+EXPLORERS: list[Explorer] = [WEBKNOSSOS_EXPLORER]
