@@ -11,7 +11,7 @@ import asyncio
 from importlib import import_module
 from typing import Any
 
-from ..errors import RemoteDatasetError, UnsupportedFormatError
+from ..errors import RemoteDatasetError, SourceNotFoundError, UnsupportedFormatError
 from ..storage import SourceURI, Storage
 from .base import ArrayReader, ExploreContext, Explorer, LayerSpec, MagSpec, NotThisFormat, UriReport
 
@@ -123,6 +123,10 @@ async def explore_uri(ctx: ExploreContext, uri: SourceURI, report: UriReport) ->
             return found
     tried = "; ".join(f"{a.format}: {a.message}" for a in report.attempts) or "no format applies"
     hint = f" (format hint {uri.format_hint!r})" if uri.format_hint else ""
+    if not ctx.found_any(uri):
+        raise SourceNotFoundError(
+            uri.url, f"not found: no dataset metadata exists there (HTTP 404 for every probed file{hint})"
+        )
     raise UnsupportedFormatError(uri.url, f"no supported dataset found{hint}. Tried: {tried}")
 
 

@@ -216,6 +216,16 @@ class ExploreContext:
                 out[name] = result
         return out
 
+    def found_any(self, uri: SourceURI) -> bool:
+        """Whether anything at or below `uri` was found (a file fetched or a folder listed)."""
+        prefix = uri.url.rstrip("/") + "/"
+        for key, future in [*self._bytes.items(), *self._lists.items()]:
+            if not (key == uri.url or key.startswith(prefix)) or not future.done() or future.cancelled():
+                continue
+            if future.exception() is None and future.result():
+                return True
+        return False
+
     async def list_dir(self, uri: SourceURI) -> list[tuple[str, bool]] | None:
         """(name, is_folder) entries of a folder where the storage can list, else None."""
         key = uri.url

@@ -9,6 +9,7 @@ can write, delete or create anything remotely. Paths are fsspec paths of the sto
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import errno
 import os
@@ -422,6 +423,35 @@ class Storage:
 
 _storages: dict[tuple[int, StorageConfig], Storage] = {}
 _storages_lock = threading.Lock()
+
+
+async def _close_sessions() -> None:
+    for (pid, _), storage in list(_storages.items()):
+        fs = storage._fs
+        if pid != os.getpid() or fs is None:
+            continue
+        session = getattr(fs, "_session", None) or getattr(fs, "session", None)
+        try:
+            if session is not None and hasattr(session, "close") and not getattr(session, "closed", True):
+                await session.close()
+            s3 = getattr(fs, "_s3", None)
+            if s3 is not None:
+                await s3.__aexit__(None, None, None)
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
+            pass
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close client sessions so that aiohttp does not warn about them at exit."""
+    if not _storages:
+        return
+    try:
+        from ._loop import run_sync
+
+        run_sync(_close_sessions(), timeout=2)
+    except Exception:  # noqa: BLE001 - best effort at interpreter exit
+        pass
 
 
 def get_storage(config: StorageConfig) -> Storage:
