@@ -84,7 +84,7 @@ def plane_chunk_bytes(path: Path, variant: str) -> int:
         if not f.is_file():
             continue
         raw = f.read_bytes()
-        index = np.frombuffer(raw[-(n_inner * 16 + 4) : -4], dtype="<u8").reshape(per_shard + (2,))
+        index = np.frombuffer(raw[-(n_inner * 16 + 4) : -4], dtype="<u8").reshape((*per_shard, 2))
         sizes = index[zi, :, :, 1]
         total += int(sizes[sizes != 2**64 - 1].sum())
     return total

@@ -7,6 +7,7 @@ description and rebuilds the storage and reader in whatever process runs it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ def _axis_chunks(extent: int, origin: int, step: int) -> tuple[int, ...]:
     if 0 < origin < extent:
         cuts.add(origin)
     bounds = [0, *sorted(cuts), extent]
-    return tuple(b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    return tuple(b - a for a, b in itertools.pairwise(bounds))
 
 
 class _BlockReader:

@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
+    except Exception as exc:
         print(f"error: internal error: {type(exc).__name__}: {scrub(str(exc))}", file=sys.stderr)
         return 1
     return 2

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import units
-from .engine import LevelHandle, read_level_box
+from .engine import LevelHandle
 from .errors import (
     IncompatibleLayersError,
     InvalidURIError,
@@ -153,9 +153,9 @@ class LevelView:
                 start[c], stop[c] = self.channel_index, self.channel_index + 1
             elif channels is not None:
                 start[c], stop[c] = channels
-        for axis in self.extra_axes:
-            lo, hi = extra.get(axis.name, (axis.bounds[0], axis.bounds[0] + 1))
-            start[axis.index], stop[axis.index] = lo, hi
+        for extra_axis in self.extra_axes:
+            lo, hi = extra.get(extra_axis.name, (extra_axis.bounds[0], extra_axis.bounds[0] + 1))
+            start[extra_axis.index], stop[extra_axis.index] = lo, hi
         return start, stop
 
     def to_contract_dims(self, block: np.ndarray) -> np.ndarray:
@@ -425,7 +425,7 @@ class Dataset:
         if unit is not None:
             self.unit = unit
         if voxel_size is not None:
-            self.voxel_size = voxel_size  # type: ignore[assignment]
+            self.voxel_size = voxel_size
         self._reassemble()
 
     # -- attributes ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from tests.support import datasets as D
 from tests.support.datasets import DatasetCase, ExpectedLayer, Manifest, TruthLevel
 

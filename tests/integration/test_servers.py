@@ -12,6 +12,7 @@ import botocore.exceptions
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
+
 from tests.support.servers import HTTP_AUTH, GcsServer, HttpServer, S3Server
 
 FILE = "nested/dir/data.bin"

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from importlib import import_module
-from typing import Any
 
 from ..errors import RemoteDatasetError, SourceNotFoundError, UnsupportedFormatError
 from ..storage import SourceURI, Storage
-from .base import ArrayReader, ExploreContext, Explorer, LayerSpec, MagSpec, NotThisFormat, UriReport
+from .base import (
+    ArrayReader,
+    ExploreContext,
+    Explorer,
+    LayerSpec,
+    MagSpec,
+    NotThisFormat,
+    UriReport,
+)
 
 # Priority order of WEBKNOSSOS's explorers (first success wins at one URI).
 _EXPLORER_MODULES = ("webknossos", "ngff", "zarr", "n5", "precomputed")
@@ -37,6 +44,8 @@ async def open_reader(storage: Storage, data_format: str, spec: MagSpec) -> Arra
     if module_name is None:
         raise UnsupportedFormatError(spec.path.url, f"data format {data_format!r} cannot be read")
     module = import_module(f"{__name__}.{module_name}")
+    if module_name == "zarr":  # v2 or v3 is known: saves probing the other metadata file
+        return await module.open_reader(storage, spec, data_format=data_format)
     reader: ArrayReader = await module.open_reader(storage, spec)
     return reader
 
@@ -73,8 +82,7 @@ async def explore_here(ctx: ExploreContext, uri: SourceURI, report: UriReport) -
         return layers
     if transport_errors:
         # Nothing matched and some probes failed for reasons other than 404: say so.
-        name, err = transport_errors[0]
-        raise err
+        raise transport_errors[0][1]
     return None
 
 
@@ -112,7 +120,10 @@ async def search_folders(ctx: ExploreContext, uri: SourceURI, report: UriReport,
 
 async def explore_uri(ctx: ExploreContext, uri: SourceURI, report: UriReport) -> list[LayerSpec]:
     """All layers at `uri`: the format found there, else every layer in its subfolders."""
-    layers = await explore_here(ctx, uri, report)
+    try:
+        layers = await explore_here(ctx, uri, report)
+    finally:
+        report.notes.extend(n for n in ctx.notes if n not in report.notes)
     if layers:
         return layers
     storage = ctx.storage(uri)

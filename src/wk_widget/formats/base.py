@@ -173,6 +173,7 @@ class ExploreContext:
     def __init__(self, credentials: Credentials | None = None, meter: RequestMeter | None = None) -> None:
         self.credentials = credentials
         self.meter = meter or RequestMeter()
+        self.notes: list[str] = []  # things skipped or worth telling the user
         self._bytes: dict[str, asyncio.Future[bytes | None]] = {}
         self._lists: dict[str, asyncio.Future[list[tuple[str, bool]] | None]] = {}
 
@@ -219,7 +220,8 @@ class ExploreContext:
     def found_any(self, uri: SourceURI) -> bool:
         """Whether anything at or below `uri` was found (a file fetched or a folder listed)."""
         prefix = uri.url.rstrip("/") + "/"
-        for key, future in [*self._bytes.items(), *self._lists.items()]:
+        futures: list[tuple[str, asyncio.Future[Any]]] = [*self._bytes.items(), *self._lists.items()]
+        for key, future in futures:
             if not (key == uri.url or key.startswith(prefix)) or not future.done() or future.cancelled():
                 continue
             if future.exception() is None and future.result():

@@ -20,7 +20,27 @@ that reversed (C) order unless `"ordering": "F"`; BDV `axes`, `resolution` and
 Blocks: big-endian, header (mode uint16, ndim uint16, ndim x uint32 block dims, and for
 mode 1 "varlength" a uint32 element count), then the compressed payload. Edge blocks may be
 stored clipped (n5-java) or full size (tensorstore); both decode. Mode 2 (object) is not
-numeric data and reads as a corrupt chunk.
+numeric data and reads as a corrupt chunk. Compressions: raw, gzip (also `useZlib`), bzip2,
+xz, blosc, zstd (frames with or without a content size) and lz4 (lz4-java's
+LZ4BlockOutputStream framing, as n5's Lz4Compression writes it); the pre-1.0
+`compressionType` attribute is understood too.
+
+Decisions where the conventions are silent:
+- `boundingBox.topLeft` is always 0 (WEBKNOSSOS reads N5 arrays from index 0, so an
+  exported datasource must not shift them). A COSEM `translate` of the finest level is
+  kept as WEBKNOSSOS's affine `coordinateTransformations` entry (translation in mag-1
+  voxels), like NGFF translations; the readers ignore it.
+- The bounding box is the finest level's x/y/z size times its mag.
+- Mags come from `downsamplingFactors` (BDV) or from each level's voxel size divided by
+  the finest one (COSEM, the finest = smallest largest dimension, as WEBKNOSSOS); each
+  must be a power of two per axis, else UnsupportedDataError. Mags are sorted finest first.
+- Units: a missing or empty unit is micrometer; units that differ between x, y and z are
+  converted to nanometers. A plain array uses its own `pixelResolution` / `resolution` /
+  `transform` when it has one, else it has no voxel size (None).
+- A channel axis (`c` in COSEM axes, or the 4th dim from the end of a plain/BDV array)
+  gives one layer per channel (`<name>_c<i>`, `channelIndex` i), like plain Zarr arrays;
+  other extra axes become additional axes.
+- OME-NGFF-style multiscales inside N5 attributes are reported as unsupported.
 """
 
 from __future__ import annotations
@@ -66,6 +86,7 @@ __all__ = [
     "N5ArrayMeta",
     "N5Reader",
     "decode_lz4_blocks",
+    "fetch_meta",
     "open_reader",
     "parse_attributes",
 ]

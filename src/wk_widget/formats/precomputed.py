@@ -15,7 +15,18 @@ voxel offset (what the sharded format's chunk ids count).
 Sharded reads: per shard, the needed 16-byte shard-index entries are read once (entries of
 neighbouring minishards in one small range), then the minishard indices (cached, bounded
 LRU), then the chunks' byte ranges, with neighbours (gap <= 64 KiB) coalesced into one
-request.
+request. A shard file that does not exist is remembered (its chunks read as missing).
+
+Decisions where the spec is silent:
+- mag = resolution / first scale's resolution, rounded, a power of two per axis (else
+  UnsupportedDataError); a second scale with an already seen resolution is skipped.
+- `largestSegmentId` is None (the format declares none); `type` decides the category
+  ("precomputed-type"), the name heuristic only when `type` is absent.
+- Chunks stored at the full chunk size at the upper edge (some writers pad) are cropped;
+  unsharded raw / compressed_segmentation chunks that arrive gzip-compressed (objects
+  stored with Content-Encoding gzip and read without decoding) are gunzipped.
+- compressed_segmentation streams are bounds-checked before the C decoder runs: it trusts
+  every offset, and a corrupt chunk would otherwise crash the process.
 """
 
 from __future__ import annotations
@@ -60,9 +71,11 @@ __all__ = [
     "PrecomputedScale",
     "ShardingSpec",
     "compressed_morton_code",
+    "fetch_scale",
     "open_reader",
     "parse_info",
     "parse_scale",
+    "validate_compressed_segmentation",
 ]
 
 AXIS_ORDER = {"x": 0, "y": 1, "z": 2, "c": 3}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MalformedMetadataError, UnsupportedDataError
@@ -34,7 +35,7 @@ from .base import (
 )
 from .zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
 
-__all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "mag_literal", "parse_mag"]
+__all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "default_axis_order", "layers_from_datasource", "mag_literal", "parse_mag"]
 
 logger = logging.getLogger(__name__)
 
@@ -216,11 +217,20 @@ def _layer_base(layer: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
-    doc = await ctx.fetch_json(uri, DATASOURCE_FILE)
-    if doc is None:
-        raise NotThisFormat(f"no {DATASOURCE_FILE}")
-    where = uri.join(DATASOURCE_FILE).url
+_MagPlan = tuple[Vec3, str | None, dict[str, int] | None, int | None]  # mag, path, axisOrder, channelIndex
+
+
+@dataclass
+class _Plan:
+    voxel_size: tuple[float, float, float]
+    unit: str
+    dataset_name: str
+    layers: list[tuple[dict[str, Any], DataFormat, list[_MagPlan]]]
+    notes: list[str]
+
+
+def _plan(doc: Any, root: SourceURI, where: str) -> _Plan:
+    """Parse and validate a datasource document (pure)."""
     if not isinstance(doc, dict):
         raise MalformedMetadataError(where, "not a JSON object")
     layers_raw = doc.get("dataLayers")
@@ -229,9 +239,7 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
     voxel_size, unit = _scale(doc, where)
     ds_id = doc.get("id")
     dataset_name = ds_id.get("name") if isinstance(ds_id, dict) and isinstance(ds_id.get("name"), str) else None
-    dataset_name = dataset_name or uri.name
-
-    planned: list[tuple[dict[str, Any], DataFormat, list[tuple[Vec3, str | None, dict[str, int] | None, int | None]]]] = []
+    plan = _Plan(voxel_size, unit, dataset_name or root.name, [], [])
     for layer in layers_raw:
         if not isinstance(layer, dict):
             raise MalformedMetadataError(where, f"invalid layer {layer!r}")
@@ -239,12 +247,14 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
         lwhere = f"{where} (layer {base['name']!r})"
         data_format = _FORMATS.get(str(layer.get("dataFormat")))
         if data_format is None:
-            _note(ctx, f"{where}: layer {base['name']!r} skipped: data format {layer.get('dataFormat')!r} cannot be streamed")
+            plan.notes.append(
+                f"{where}: layer {base['name']!r} skipped: data format {layer.get('dataFormat')!r} cannot be streamed"
+            )
             continue
         mags_raw = layer.get("mags")
         if not isinstance(mags_raw, list) or not mags_raw:
             raise MalformedMetadataError(lwhere, "a layer needs a non-empty list of mags")
-        mags: list[tuple[Vec3, str | None, dict[str, int] | None, int | None]] = []
+        mags: list[_MagPlan] = []
         for m in mags_raw:
             if not isinstance(m, dict):
                 raise MalformedMetadataError(lwhere, f"invalid mag {m!r}")
@@ -259,28 +269,23 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
                 raise MalformedMetadataError(lwhere, f"invalid channelIndex {channel_index!r}")
             mags.append((mag, path or None, _axis_order(m.get("axisOrder"), lwhere), channel_index))
         if data_format in ("n5", "neuroglancerPrecomputed") and any(p is None for _, p, _, _ in mags):
-            _note(ctx, f"{where}: layer {base['name']!r} skipped: its {data_format} mags need explicit paths")
+            plan.notes.append(f"{where}: layer {base['name']!r} skipped: its {data_format} mags need explicit paths")
             continue
-        planned.append((base, data_format, mags))
-    if not planned:
+        plan.layers.append((base, data_format, mags))
+    if not plan.layers:
         raise UnsupportedDataError(
             where, "lists no layer that can be streamed (zarr, zarr3, or n5/neuroglancerPrecomputed with mag paths)"
         )
+    return plan
 
-    async def locate(
-        base: dict[str, Any], data_format: DataFormat, mag: Vec3, path: str | None
-    ) -> tuple[SourceURI, ZarrArrayMeta | None]:
-        if data_format in ("zarr", "zarr3"):
-            return await _locate_mag(ctx, uri, base["name"], mag, path, 2 if data_format == "zarr" else 3)
-        assert path is not None
-        return _resolve(uri, path), None
 
-    located = await asyncio.gather(
-        *(locate(base, fmt, mag, path) for base, fmt, mags in planned for mag, path, _, _ in mags)
-    )
+def _build(
+    plan: _Plan, root: SourceURI, where: str, located: list[tuple[SourceURI, ZarrArrayMeta | None]]
+) -> list[LayerSpec]:
+    """LayerSpecs from a plan and each mag's (URI, array metadata or None), in plan order."""
     out: list[LayerSpec] = []
     i = 0
-    for base, data_format, mags in planned:
+    for base, data_format, mags in plan.layers:
         lwhere = f"{where} (layer {base['name']!r})"
         specs: list[MagSpec] = []
         for mag, _path, axis_order, channel_index in mags:
@@ -296,8 +301,7 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
                     )
                 validate_readable(meta, mag_uri.url)
                 order = axis_order or default_axis_order(meta, data_format)
-                bad = [k for k, v in order.items() if v >= meta.ndim]
-                if bad:
+                if any(v >= meta.ndim for v in order.values()):
                     raise MalformedMetadataError(
                         lwhere, f"axisOrder {order} names dimensions beyond the array's {meta.ndim} ({mag_uri.url})"
                     )
@@ -315,19 +319,61 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
                 bounding_box=base["bounding_box"],
                 mags=specs,
                 num_channels=base["num_channels"],
-                voxel_size=voxel_size,
-                unit=unit,
+                voxel_size=plan.voxel_size,
+                unit=plan.unit,
                 largest_segment_id=base["largest_segment_id"],
                 additional_axes=base["additional_axes"],
                 default_view_configuration=base["default_view_configuration"],
                 coordinate_transformations=base["coordinate_transformations"],
                 category_source="datasource",
-                source_uri=uri.url,
+                source_uri=root.url,
                 format_name="webknossos",
-                dataset_name=dataset_name,
+                dataset_name=plan.dataset_name,
             )
         )
     return out
+
+
+def layers_from_datasource(doc: Any, root: SourceURI) -> list[LayerSpec]:
+    """The layers of a datasource document, without any I/O (e.g. a file we exported).
+
+    Mag paths resolve against `root`; a mag without a path goes to `<layer>/<mag literal>`
+    unchecked. `array_meta` stays None: the readers fetch the level metadata when opened.
+    Layers in formats that cannot be streamed are skipped (logged).
+    """
+    where = root.join(DATASOURCE_FILE).url
+    plan = _plan(doc, root, where)
+    for note in plan.notes:
+        logger.warning("%s", note)
+    located: list[tuple[SourceURI, ZarrArrayMeta | None]] = [
+        (_resolve(root, path) if path else root.join(base["name"], mag_literal(mag)), None)
+        for base, _fmt, mags in plan.layers
+        for mag, path, _, _ in mags
+    ]
+    return _build(plan, root, where, located)
+
+
+async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
+    doc = await ctx.fetch_json(uri, DATASOURCE_FILE)
+    if doc is None:
+        raise NotThisFormat(f"no {DATASOURCE_FILE}")
+    where = uri.join(DATASOURCE_FILE).url
+    plan = _plan(doc, uri, where)
+    for note in plan.notes:
+        _note(ctx, note)
+
+    async def locate(
+        base: dict[str, Any], data_format: DataFormat, mag: Vec3, path: str | None
+    ) -> tuple[SourceURI, ZarrArrayMeta | None]:
+        if data_format in ("zarr", "zarr3"):
+            return await _locate_mag(ctx, uri, base["name"], mag, path, 2 if data_format == "zarr" else 3)
+        assert path is not None
+        return _resolve(uri, path), None
+
+    located = await asyncio.gather(
+        *(locate(base, fmt, mag, path) for base, fmt, mags in plan.layers for mag, path, _, _ in mags)
+    )
+    return _build(plan, uri, where, list(located))
 
 
 WEBKNOSSOS_EXPLORER = Explorer("webknossos", (DATASOURCE_FILE,), frozenset({"webknossos"}), _explore_webknossos)

@@ -10,7 +10,14 @@ from .credentials import (
     coerce_credentials,
     credentials_from_dict,
 )
-from .store import RequestMeter, Storage, StorageConfig, get_storage, storage_config_for, storage_for
+from .store import (
+    RequestMeter,
+    Storage,
+    StorageConfig,
+    get_storage,
+    storage_config_for,
+    storage_for,
+)
 from .uri import METADATA_FILE_NAMES, SourceURI, parse_uri
 
 __all__ = [
