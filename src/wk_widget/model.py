@@ -579,6 +579,41 @@ class Dataset:
         target.write_text(self.to_json() + "\n")
         return target
 
+    def to_neuroglancer_url(self, base: str | None = None) -> str:
+        """A Neuroglancer link showing this dataset's layers with its voxel size."""
+        from . import neuroglancer
+
+        out: list[neuroglancer.NeuroglancerLayerOut] = []
+        for layer in self._layers.values():
+            finest = layer.mags[0]
+            path = finest.path
+            root: str | None = None
+            if layer.data_format == "neuroglancerPrecomputed":
+                storage = storage_for(finest.spec.path.parent(), layer.spec.credentials)
+                path = storage.display(finest.spec.path.parent().fs_path)
+            elif layer.format_name.startswith(("ngff", "n5-multiscales")) and len(layer.mags) > 1:
+                parent = finest.spec.path.parent()
+                storage = storage_for(parent, layer.spec.credentials)
+                root = storage.display(parent.fs_path)
+            out.append(
+                neuroglancer.NeuroglancerLayerOut(
+                    name=layer.name,
+                    category=layer.category,
+                    data_format=layer.data_format,
+                    path=path,
+                    multiscale_root=root,
+                    channel_index=finest.spec.channel_index,
+                    axis_order=dict(finest.spec.axis_order),
+                    view_configuration=layer.default_view_configuration,
+                )
+            )
+        center: list[float] | None = None
+        if self._layers:
+            bb = next(iter(self._layers.values())).bounding_box
+            center = [bb.top_left[i] + bb.size[i] / 2 for i in range(3)]
+        kwargs: dict[str, Any] = {"base": base} if base else {}
+        return neuroglancer.build_neuroglancer_url(out, self.voxel_size, self.unit, position=center, **kwargs)
+
     def request_stats(self) -> dict[str, dict[str, int]]:
         """Requests and bytes streamed per layer (what streaming costs the data owner)."""
         return {name: layer.meter.snapshot() for name, layer in self._layers.items()}
@@ -642,6 +677,7 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
 
     async def one(ng: Any) -> list[LayerSpec]:
         sub = UriReport(uri=ng.uri)
+        report.notes.extend(f"layer {ng.name!r}: {note}" for note in ng.notes)
         try:
             source = parse_uri(ng.uri)
             found = await explore_uri(ctx, source, sub)
@@ -650,20 +686,27 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
             report.attempts.extend(sub.attempts)
             return []
         report.attempts.extend(sub.attempts)
+        # Neuroglancer shows the image of a source, not the OME labels beside it.
+        images = [s for s in found if s.category_source != "ome-labels"]
+        found = images or found
+        if ng.channel_index is not None:
+            picked = [s for s in found if any(m.channel_index == ng.channel_index for m in s.mags)]
+            found = picked or found
         out: list[LayerSpec] = []
         for i, s in enumerate(found):
             s.credentials = ctx.credentials
             s.source_uri = s.source_uri or source.url
-            s.name = ng.name if len(found) == 1 else f"{ng.name}_{s.name}" if i else ng.name
-            s.category = ng.category
-            s.category_source = "neuroglancer"
+            s.name = ng.name if i == 0 else f"{ng.name}_{s.name}"
+            if ng.category is not None:
+                s.category = ng.category
+                s.category_source = "neuroglancer"
             if ng.view_configuration:
                 s.default_view_configuration = {**(s.default_view_configuration or {}), **ng.view_configuration}
             if s.voxel_size is None:
                 vs = ng.voxel_size or state.voxel_size
                 un = ng.unit if ng.voxel_size else state.unit
                 if vs is not None:
-                    s.voxel_size = tuple(float(v) for v in vs)  # type: ignore[assignment]
+                    s.voxel_size = (float(vs[0]), float(vs[1]), float(vs[2]))
                     s.unit = un or "nanometer"
             out.append(s)
         return out

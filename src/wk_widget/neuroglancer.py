@@ -78,7 +78,9 @@ class NeuroglancerLayer:
     type: str | None  # "image" | "segmentation"; None: the link leaves it to auto-detection
     category: str | None  # "color" | "segmentation"; None with type None
     source: str
-    format_hint: str | None  # "zarr" | "zarr2" | "zarr3" | "n5" | "precomputed" | None
+    # "zarr" | "zarr2" | "zarr3" | "n5" | "precomputed"; None: auto-detect ("webknossos" for a
+    # bare link to a datasource-properties.json, as parse_uri says)
+    format_hint: str | None
     uri: str
     view_configuration: dict[str, Any] = field(
         default_factory=dict
