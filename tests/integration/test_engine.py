@@ -138,3 +138,18 @@ def test_distributed_local_cluster(served: dict[str, str], volume: np.ndarray, t
         maximum = client.compute(data.max()).result()
     assert int(total) == int(volume.astype(np.uint64).sum())
     assert int(maximum) == int(volume.max())
+
+
+def test_accounting_matches_the_server(served: dict[str, str], http_server: HttpServer) -> None:
+    """Per-layer requests and bytes are what the data owner's server actually served."""
+    ds = wk.explore(served["sharded"])
+    layer = next(iter(ds.layers.values()))
+    CHUNK_CACHE.clear()
+    http_server.reset_stats()
+    layer.read((0, 0, 0), (90, 70, 37))
+    stats = http_server.stats()
+    mine = layer.meter.snapshot()
+    assert mine["requests"] == stats["requests"] > 0
+    assert mine["bytes"] == stats["bytes"]
+    assert set(stats["methods"]) == {"GET"}
+    assert ds.request_stats()[layer.name] == mine

@@ -52,6 +52,7 @@ from ..errors import (
 from ..storage import RequestMeter, SourceURI, Storage
 from ._murmur import hash64_uint64
 from .base import (
+    COALESCE_GAP,
     ArrayReader,
     BoundingBox,
     Category,
@@ -60,6 +61,7 @@ from .base import (
     LayerSpec,
     MagSpec,
     NotThisFormat,
+    coalesce_ranges,
     element_class_of,
 )
 from .zarr import category_from_name, sanitize_name
@@ -81,8 +83,6 @@ __all__ = [
 AXIS_ORDER = {"x": 0, "y": 1, "z": 2, "c": 3}
 ENCODINGS = ("raw", "jpeg", "png", "compressed_segmentation")
 _INFO = "info"
-COALESCE_GAP = 64 * 1024  # bytes between two chunks (or shard-index entries) read along
-MAX_COALESCED = 16 * 1024 * 1024  # at most this many bytes per coalesced request
 INDEX_CACHE_ENTRIES = 8192  # minishard indices and shard-index entries kept per reader
 INDEX_CACHE_BYTES = 128 * 1024 * 1024
 _MISSING: Any = object()
@@ -705,19 +705,7 @@ class PrecomputedReader(ArrayReader):
                 ranges.append((found[0], found[1], i))
         if not ranges:
             return
-        ranges.sort()
-        batches: list[tuple[int, int, list[tuple[int, int, int]]]] = []
-        start, end = ranges[0][0], ranges[0][0] + ranges[0][1]
-        members = [ranges[0]]
-        for r in ranges[1:]:
-            r_end = r[0] + r[1]
-            if r[0] - end <= COALESCE_GAP and max(end, r_end) - start <= MAX_COALESCED:
-                members.append(r)
-                end = max(end, r_end)
-            else:
-                batches.append((start, end, members))
-                start, end, members = r[0], r_end, [r]
-        batches.append((start, end, members))
+        batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
         await _gather_all(self._fetch_batch(path, b, out, meters) for b in batches)
 
     async def _fetch_batch(

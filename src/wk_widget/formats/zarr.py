@@ -41,6 +41,7 @@ from ..errors import (
 )
 from ..storage import RequestMeter, SourceURI, Storage
 from .base import (
+    COALESCE_GAP,
     AdditionalAxis,
     ArrayReader,
     BoundingBox,
@@ -51,6 +52,7 @@ from .base import (
     LayerSpec,
     MagSpec,
     NotThisFormat,
+    coalesce_ranges,
     element_class_of,
 )
 
@@ -684,8 +686,6 @@ def validate_readable(meta: ZarrArrayMeta, uri: str = "") -> None:
 # Reader
 # --------------------------------------------------------------------------------------
 
-COALESCE_GAP = 64 * 1024  # bytes between two inner chunks that may be read along
-MAX_COALESCED = 16 * 1024 * 1024  # at most this many bytes per coalesced request
 INDEX_CACHE_ENTRIES = 4096
 INDEX_CACHE_BYTES = 256 * 1024 * 1024
 _MISSING = object()
@@ -779,19 +779,7 @@ class ZarrArrayReader(ArrayReader):
             ranges.append((offset, nbytes, i))
         if not ranges:
             return
-        ranges.sort()
-        batches: list[tuple[int, int, list[tuple[int, int, int]]]] = []
-        start, end = ranges[0][0], ranges[0][0] + ranges[0][1]
-        members = [ranges[0]]
-        for r in ranges[1:]:
-            r_end = r[0] + r[1]
-            if r[0] - end <= COALESCE_GAP and max(end, r_end) - start <= MAX_COALESCED:
-                members.append(r)
-                end = max(end, r_end)
-            else:
-                batches.append((start, end, members))
-                start, end, members = r[0], r_end, [r]
-        batches.append((start, end, members))
+        batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
         path = self._key_path(self.meta.chunk_key(shard))
         await asyncio.gather(*(self._fetch_batch(path, shard, b, out, meters) for b in batches))
 
