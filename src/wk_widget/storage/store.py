@@ -44,7 +44,7 @@ from .uri import SourceURI
 # gcsfs 2026.x stalls ~60 s per call against emulators unless this is off before import.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 128
 DEFAULT_RETRIES = 4
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
