@@ -1,0 +1,193 @@
+// A small PNG decoder for the raw-value tiles ("png-planes", see _protocol.py): exact
+// bytes, no color management and no premultiplied alpha, which a canvas would apply.
+// Supports non-interlaced 8/16-bit gray, gray+alpha, RGB and RGBA, all five filters.
+
+import { unzlibSync } from "fflate";
+import type { NumericArray } from "./colors";
+import { DTYPE_SIZES } from "./protocol";
+
+export interface DecodedPng {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colorType: number;
+  channels: number;
+  pixels: Uint8Array; // rows of width * channels * bitDepth/8 bytes, unfiltered
+}
+
+export type Inflate = (data: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+/** zlib inflate, synchronous (fflate): ~1 ms for a tile, no stream machinery to queue in. */
+export const inflateSync: Inflate = (data) => unzlibSync(data);
+
+/** zlib inflate with the browser's (and node's) DecompressionStream. */
+export const inflateZlib: Inflate = async (data) => {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+};
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+export async function decodePng(bytes: Uint8Array, inflate: Inflate = inflateSync): Promise<DecodedPng> {
+  for (let k = 0; k < 8; k++) if (bytes[k] !== SIGNATURE[k]) throw new Error("not a PNG");
+  let pos = 8;
+  let width = 0, height = 0, bitDepth = 0, colorType = -1, interlace = 0;
+  const idat: Uint8Array[] = [];
+  let idatLength = 0;
+  while (pos + 8 <= bytes.length) {
+    const length = u32(bytes, pos);
+    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    const data = bytes.subarray(pos + 8, pos + 8 + length);
+    pos += 12 + length;
+    if (type === "IHDR") {
+      width = u32(data, 0);
+      height = u32(data, 4);
+      bitDepth = data[8]!;
+      colorType = data[9]!;
+      interlace = data[12]!;
+    } else if (type === "IDAT") {
+      idat.push(data);
+      idatLength += data.length;
+    } else if (type === "IEND") {
+      break;
+    }
+  }
+  const channels = CHANNELS[colorType];
+  if (channels === undefined || (bitDepth !== 8 && bitDepth !== 16) || interlace !== 0) {
+    throw new Error(`unsupported PNG (color type ${colorType}, bit depth ${bitDepth}, interlace ${interlace})`);
+  }
+  const compressed = new Uint8Array(idatLength);
+  let o = 0;
+  for (const part of idat) {
+    compressed.set(part, o);
+    o += part.length;
+  }
+  const raw = await inflate(compressed);
+  const bpp = channels * (bitDepth / 8);
+  const stride = width * bpp;
+  if (raw.length < height * (stride + 1)) throw new Error("truncated PNG data");
+  const pixels = new Uint8Array(height * stride);
+  unfilter(raw, pixels, width, height, bpp);
+  return { width, height, bitDepth, colorType, channels, pixels };
+}
+
+/** Undo PNG's per-row filters (None, Sub, Up, Average, Paeth). */
+export function unfilter(raw: Uint8Array, out: Uint8Array, width: number, height: number, bpp: number): void {
+  const stride = width * bpp;
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    const src = y * (stride + 1) + 1;
+    const dst = y * stride;
+    const prev = dst - stride;
+    switch (filter) {
+      case 0:
+        out.set(raw.subarray(src, src + stride), dst);
+        break;
+      case 1:
+        for (let x = 0; x < stride; x++) {
+          const left = x >= bpp ? out[dst + x - bpp]! : 0;
+          out[dst + x] = (raw[src + x]! + left) & 255;
+        }
+        break;
+      case 2:
+        for (let x = 0; x < stride; x++) {
+          const up = y > 0 ? out[prev + x]! : 0;
+          out[dst + x] = (raw[src + x]! + up) & 255;
+        }
+        break;
+      case 3:
+        for (let x = 0; x < stride; x++) {
+          const left = x >= bpp ? out[dst + x - bpp]! : 0;
+          const up = y > 0 ? out[prev + x]! : 0;
+          out[dst + x] = (raw[src + x]! + ((left + up) >> 1)) & 255;
+        }
+        break;
+      case 4:
+        for (let x = 0; x < stride; x++) {
+          const a = x >= bpp ? out[dst + x - bpp]! : 0;
+          const b = y > 0 ? out[prev + x]! : 0;
+          const c = x >= bpp && y > 0 ? out[prev + x - bpp]! : 0;
+          const p = a + b - c;
+          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          out[dst + x] = (raw[src + x]! + pred) & 255;
+        }
+        break;
+      default:
+        throw new Error(`bad PNG filter ${filter}`);
+    }
+  }
+}
+
+export interface TileValues {
+  dtype: string;
+  w: number;
+  h: number;
+  /** The values; 64-bit integers as a Uint32Array with two words (lo, hi) per value. */
+  values: NumericArray;
+  words64: boolean;
+}
+
+/** Byte planes (k-th block of h rows = byte k of each little-endian value) -> values. */
+export function planesToValues(pixels: Uint8Array, w: number, h: number, dtype: string): TileValues {
+  const size = DTYPE_SIZES[dtype];
+  if (size === undefined) throw new Error(`unknown dtype ${dtype}`);
+  const n = w * h;
+  if (pixels.length < n * size) throw new Error("tile data too short");
+  const bytes = new Uint8Array(n * size);
+  if (size === 1) {
+    bytes.set(pixels.subarray(0, n));
+  } else {
+    for (let k = 0; k < size; k++) {
+      const plane = pixels.subarray(k * n, (k + 1) * n);
+      for (let p = 0; p < n; p++) bytes[p * size + k] = plane[p]!;
+    }
+  }
+  const buf = bytes.buffer;
+  let values: NumericArray;
+  let words64 = false;
+  switch (dtype) {
+    case "uint8": values = new Uint8Array(buf); break;
+    case "int8": values = new Int8Array(buf); break;
+    case "uint16": values = new Uint16Array(buf); break;
+    case "int16": values = new Int16Array(buf); break;
+    case "uint32": values = new Uint32Array(buf); break;
+    case "int32": values = new Int32Array(buf); break;
+    case "float": values = new Float32Array(buf); break;
+    case "double": values = new Float64Array(buf); break;
+    case "uint64":
+    case "int64": values = new Uint32Array(buf); words64 = true; break;
+    default: throw new Error(`unknown dtype ${dtype}`);
+  }
+  return { dtype, w, h, values, words64 };
+}
+
+/** Decode a "png-planes" tile. */
+export async function decodePlanesTile(
+  bytes: Uint8Array, dtype: string, w: number, h: number, inflate: Inflate = inflateSync,
+): Promise<TileValues> {
+  const png = await decodePng(bytes, inflate);
+  const size = DTYPE_SIZES[dtype] ?? 1;
+  if (png.width !== w || png.height !== h * size || png.channels !== 1 || png.bitDepth !== 8) {
+    throw new Error(`tile PNG is ${png.width}x${png.height}, expected ${w}x${h * size} gray8`);
+  }
+  return planesToValues(png.pixels, w, h, dtype);
+}
+
+/** The value at (x, y) of a tile, as a number or (for 64-bit ids beyond 2^53) a bigint. */
+export function valueAt(t: TileValues, x: number, y: number): number | bigint {
+  const k = y * t.w + x;
+  if (t.words64) {
+    const lo = t.values[2 * k]!;
+    const hi = t.values[2 * k + 1]!;
+    const big = (BigInt(hi) << 32n) | BigInt(lo);
+    const v = t.dtype === "int64" ? BigInt.asIntN(64, big) : big;
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  return t.values[k]!;
+}
