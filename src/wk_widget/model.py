@@ -51,18 +51,15 @@ def _is_power_of_two(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
-def _scale_factor(layer_nm: Vec3f, base_nm: Vec3f, what: str) -> Vec3:
-    """Integer power-of-two factor per axis between a layer's voxel size and the base."""
+def _scale_factor(layer_nm: Vec3f, base_nm: Vec3f) -> Vec3 | str:
+    """Integer power-of-two factor per axis between a layer's voxel size and the base,
+    or the reason why there is none."""
     out: list[int] = []
     for axis, v, b in zip(SPATIAL, layer_nm, base_nm, strict=True):
         ratio = v / b
         k = round(ratio)
         if k < 1 or abs(ratio - k) > 1e-3 * max(1.0, ratio) or not _is_power_of_two(k):
-            raise IncompatibleLayersError(
-                what,
-                "voxel sizes of the layers are not compatible: "
-                f"{axis} voxel size {v:g} nm is not a power-of-two multiple of the finest, {b:g} nm",
-            )
+            return f"{axis} voxel size {v:g} nm is not a power-of-two multiple of the finest, {b:g} nm"
         out.append(k)
     return (out[0], out[1], out[2])
 
@@ -496,7 +493,18 @@ class Dataset:
         factors: dict[int, Vec3] = {}
         for s in specs:
             if id(s) in nm_sizes:
-                factors[id(s)] = _scale_factor(nm_sizes[id(s)], base_nm, s.source_uri or s.name)
+                factor = _scale_factor(nm_sizes[id(s)], base_nm)
+                if isinstance(factor, str):
+                    # Name what is being added (the new URI), and the layer it clashes with.
+                    culprit = extra[0] if extra else s
+                    other = s if s is not culprit else next(
+                        (o for o in specs if id(o) in nm_sizes and o is not s), s
+                    )
+                    raise IncompatibleLayersError(
+                        culprit.source_uri or culprit.name,
+                        f"voxel sizes of the layers are not compatible with {other.source_uri or other.name}: {factor}",
+                    )
+                factors[id(s)] = factor
             else:
                 factors[id(s)] = (1, 1, 1)
         # Units: the user's, else the unit of the first layer that has one.

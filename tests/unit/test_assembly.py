@@ -119,3 +119,13 @@ def test_datasource_has_no_secret() -> None:
     # the custom endpoint is written path-style, so the exported file opens again
     assert ds.to_datasource()["dataLayers"][0]["mags"][0]["path"] == "s3://127.0.0.1:9/bucket/prefix/a/s0"
     assert secret not in repr(ds) and secret not in repr(ds.layers["a"])
+
+
+def test_incompatible_error_names_the_added_source() -> None:
+    ds = Dataset()
+    ds._add_specs([spec("six", (6, 6, 40))])
+    with pytest.raises(IncompatibleLayersError) as info:
+        ds._add_specs([spec("four", (4, 4, 40))])
+    assert str(info.value).startswith("https://example.org/four:")
+    assert "https://example.org/six" in str(info.value)
+    assert list(ds.layers) == ["six"]  # the dataset is unchanged
