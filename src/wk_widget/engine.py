@@ -200,38 +200,98 @@ async def read_box(
             dst.append(slice(lo - start[d], hi - start[d]))
         out[tuple(dst)] = chunk[tuple(src)]
 
-    missing: list[tuple[int, ...]] = []
-    for coord in coords:
-        chunk = cache.get((reader_id, coord))
-        if chunk is None:
-            missing.append(coord)
-        else:
-            place(coord, chunk)
-    if not missing:
-        return out
-
+    pending = [c for c in coords if not _place_cached(cache, reader_id, c, place)]
     loop = asyncio.get_running_loop()
     pool = _pool()
 
-    def decode_and_place(pairs: list[tuple[tuple[int, ...], bytes]]) -> None:
+    def decode_and_place(pairs: list[tuple[tuple[int, ...], bytes]]) -> list[tuple[tuple[int, ...], np.ndarray]]:
+        decoded = []
         for coord, data in pairs:
             chunk = reader.decode(coord, data)
             cache.put((reader_id, coord), chunk)
             place(coord, chunk)
+            decoded.append((coord, chunk))
+        return decoded
 
-    async def batch(group: list[tuple[int, ...]]) -> None:
+    async def fetch_group(group: list[tuple[int, ...]]) -> None:
         payloads = await reader.fetch(group, meters)
         present = [(c, p) for c, p in zip(group, payloads, strict=True) if p is not None]
-        if present:
-            await loop.run_in_executor(pool, decode_and_place, present)
+        decoded = await loop.run_in_executor(pool, decode_and_place, present) if present else []
+        chunks = dict(decoded)
+        for coord in group:  # absent chunks resolve to None: the fill value
+            future = _inflight.get((reader_id, coord))
+            if future is not None and not future.done():
+                future.set_result(chunks.get(coord))
 
-    # Batches in chunk order let decoding start while later fetches are in flight, and keep
-    # neighbouring chunks (same shard) together so sharded readers can coalesce ranges.
-    n_batches = max(1, min(len(missing), 16, math.ceil(len(missing) / 4)))
-    size = math.ceil(len(missing) / n_batches)
-    groups = [missing[i : i + size] for i in range(0, len(missing), size)]
-    await asyncio.gather(*(batch(g) for g in groups))
+    async def fetch_owned(owned: list[tuple[int, ...]]) -> None:
+        try:
+            # Batches in chunk order let decoding start while later fetches are in flight,
+            # and keep neighbouring chunks (same shard) together for range coalescing.
+            n_batches = max(1, min(len(owned), 16, math.ceil(len(owned) / 4)))
+            size = math.ceil(len(owned) / n_batches)
+            groups = [owned[i : i + size] for i in range(0, len(owned), size)]
+            await asyncio.gather(*(fetch_group(g) for g in groups))
+        except BaseException as exc:
+            for coord in owned:
+                future = _inflight.get((reader_id, coord))
+                if future is not None and not future.done():
+                    if isinstance(exc, asyncio.CancelledError):
+                        future.cancel()  # waiters fetch it themselves
+                    else:
+                        future.set_exception(exc)
+            raise
+        finally:
+            for coord in owned:
+                _inflight.pop((reader_id, coord), None)
+
+    async def wait_shared(shared: list[tuple[tuple[int, ...], asyncio.Future[np.ndarray | None]]]) -> list[tuple[int, ...]]:
+        retry: list[tuple[int, ...]] = []
+        for coord, future in shared:
+            try:
+                chunk = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                if future.cancelled():  # its owner was cancelled, we were not
+                    retry.append(coord)
+                    continue
+                raise
+            if chunk is not None:
+                place(coord, chunk)
+        return retry
+
+    # A chunk already being fetched by another read is awaited, not fetched again.
+    while pending:
+        owned: list[tuple[int, ...]] = []
+        shared: list[tuple[tuple[int, ...], asyncio.Future[np.ndarray | None]]] = []
+        for coord in pending:
+            key = (reader_id, coord)
+            future = _inflight.get(key)
+            if future is None:
+                if _place_cached(cache, reader_id, coord, place):
+                    continue
+                future = loop.create_future()
+                # Mark a failure as seen even when no other read waits for it.
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())
+                _inflight[key] = future
+                owned.append(coord)
+            else:
+                shared.append((coord, future))
+        results = await asyncio.gather(
+            fetch_owned(owned) if owned else asyncio.sleep(0),
+            wait_shared(shared),
+        )
+        pending = results[1]
     return out
+
+
+_inflight: dict[tuple[int, tuple[int, ...]], asyncio.Future[np.ndarray | None]] = {}
+
+
+def _place_cached(cache: ChunkCache, reader_id: int, coord: tuple[int, ...], place: Any) -> bool:
+    chunk = cache.get((reader_id, coord))
+    if chunk is None:
+        return False
+    place(coord, chunk)
+    return True
 
 
 async def read_level_box(

@@ -153,3 +153,42 @@ def test_accounting_matches_the_server(served: dict[str, str], http_server: Http
     assert mine["bytes"] == stats["bytes"]
     assert set(stats["methods"]) == {"GET"}
     assert ds.request_stats()[layer.name] == mine
+
+
+def test_concurrent_reads_share_chunk_fetches(served: dict[str, str], http_server: HttpServer) -> None:
+    """Reads running at the same time (viewer tiles, dask tasks) fetch each chunk once."""
+    import asyncio
+
+    from wk_widget.storage import run_sync
+
+    layer = next(iter(wk.explore(served["v3"]).layers.values()))
+    CHUNK_CACHE.clear()
+    http_server.reset_stats()
+
+    async def many() -> list[np.ndarray]:
+        boxes = [((x, y, 0), (20, 20, 10)) for x in (0, 5, 10) for y in (0, 7)]  # all in chunk 0
+        return await asyncio.gather(*(layer.read_async(o, s) for o, s in boxes))
+
+    results = run_sync(many())
+    assert len(results) == 6
+    assert http_server.stats()["requests"] == 1, http_server.stats()["paths"]
+
+
+def test_cancelled_read_does_not_break_others(served: dict[str, str], volume: np.ndarray) -> None:
+    import asyncio
+
+    from wk_widget.storage import run_sync
+
+    layer = next(iter(wk.explore(served["sharded"]).layers.values()))
+    CHUNK_CACHE.clear()
+
+    async def scenario() -> np.ndarray:
+        first = asyncio.ensure_future(layer.read_async((0, 0, 0), (90, 70, 37)))
+        await asyncio.sleep(0)  # let it register its chunks as in flight
+        second = asyncio.ensure_future(layer.read_async((0, 0, 0), (90, 70, 37)))
+        await asyncio.sleep(0.001)
+        first.cancel()
+        return await second
+
+    got = run_sync(scenario())
+    np.testing.assert_array_equal(got[0], _xyz(volume))

@@ -131,8 +131,7 @@ def test_explores_to_the_written_metadata(dataset: wk.Dataset, meta: dict[str, A
     assert seg.largest_segment_id == meta["largest"]
     for layer in (color, seg):
         assert layer.data_format == "zarr"
-        bb = layer.bounding_box
-        top_left, size = (bb.top_left, bb.size) if hasattr(bb, "top_left") else bb
+        top_left, size = layer.bounding_box  # the contract's ((x, y, z), (w, h, d))
         assert (tuple(top_left), tuple(size)) == ((0, 0, 0), meta["size"])
         assert [m.mag for m in layer.mags] == meta["mags"]
     view = color.default_view_configuration or {}

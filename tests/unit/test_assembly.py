@@ -129,3 +129,11 @@ def test_incompatible_error_names_the_added_source() -> None:
     assert str(info.value).startswith("https://example.org/four:")
     assert "https://example.org/six" in str(info.value)
     assert list(ds.layers) == ["six"]  # the dataset is unchanged
+
+
+def test_bounding_box_is_the_contracts_tuple() -> None:
+    ds = Dataset()
+    ds._add_specs([spec("a", (4, 4, 40), size=(100, 80, 20))])
+    top_left, size = ds.layers["a"].bounding_box
+    assert (top_left, size) == ((0, 0, 0), (100, 80, 20))
+    assert ds.layers["a"].bounding_box == ((0, 0, 0), (100, 80, 20))

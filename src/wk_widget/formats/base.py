@@ -14,7 +14,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -63,8 +63,9 @@ def dtype_of_element_class(element_class: str) -> np.dtype[Any]:
     return np.dtype(_DTYPES[element_class])
 
 
-@dataclass(frozen=True)
-class BoundingBox:
+class BoundingBox(NamedTuple):
+    """((x, y, z), (width, height, depth)) in mag-1 voxels; unpacks like the contract's tuple."""
+
     top_left: Vec3
     size: Vec3
 
