@@ -147,7 +147,7 @@ async def get_reader(handle: LevelHandle) -> ArrayReader:
         _readers_pid = os.getpid()
     key = (id(asyncio.get_running_loop()), *handle.key)
     future = _readers.get(key)
-    if future is None or (future.done() and future.exception() is not None):
+    if future is None or (future.done() and (future.cancelled() or future.exception() is not None)):
         storage = get_storage(handle.storage)
         future = asyncio.ensure_future(open_reader(storage, handle.data_format, handle.spec))
         _readers[key] = future
