@@ -139,6 +139,7 @@ def main() -> int:
             wk_bytes = statistics.median(s["meter_bytes"] for s in wk_samples)
             results["variants"][variant] = {
                 "cold_median_s": med,
+                "cold_samples_ms": {r: [round(x["cold_s"] * 1000, 1) for x in samples[r]] for r in READERS},
                 "ratio_vs_tensorstore": med["wk_widget"] / med["tensorstore"],
                 "ratio_vs_zarr_python": med["wk_widget"] / med["zarr-python"],
                 "warm_median_s": warm,
