@@ -3,13 +3,13 @@
 
 import type { AnyModel } from "@anywidget/types";
 import { autoRange, colorizeIntensity, colorizeSegmentation, idWords, type NumericArray } from "./colors";
-import { debounce, formatBytes, h, setText, setVisible } from "./dom";
+import { debounce, formatBytes, h, setData, setText, setVisible } from "./dom";
 import { AddLayerForm } from "./form";
 import { LayerPanel } from "./layers";
 import { LRU } from "./lru";
-import { decodePlanesTile, valueAt } from "./png";
+import { decodePlanesTile, decodeRawPlanesTile, valueAt } from "./png";
 import {
-  ENCODING_PNG_PLANES, MSG_STATS, PLANES, STATE_DEBOUNCE_MS, TILE_SIZE, isResult, isStats,
+  ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, MSG_STATS, PLANES, STATE_DEBOUNCE_MS, TILE_SIZE, isResult, isStats,
   type DatasetInfo, type LayerInfo, type LayerSettings, type Plane, type ResultMessage, type Vec3,
   type ViewMode, type WidgetModel,
 } from "./protocol";
@@ -111,11 +111,19 @@ export class Controller {
   private infoAt = 0;
   private frameMs = 0;
   private frameMsMax = 0;
+  private requestedAt = -Infinity;
 
   constructor(private readonly model: AnyModel<WidgetModel>, private readonly el: HTMLElement) {
     this.tm = new TileManager(
       (content, buffers) => this.model.send(content, undefined, buffers),
       (reply, bytes) => {
+        if (reply.encoding === ENCODING_RAW_PLANES) {
+          try {
+            return Promise.resolve(decodeRawPlanesTile(bytes, reply.dtype, reply.w, reply.h));
+          } catch (e) {
+            return Promise.reject(e);
+          }
+        }
         if (reply.encoding !== ENCODING_PNG_PLANES) throw new Error(`unexpected tile encoding ${reply.encoding}`);
         return decodePlanesTile(bytes, reply.dtype, reply.w, reply.h);
       },
@@ -209,7 +217,7 @@ export class Controller {
     const api = this.debugApi();
     (this.el as HTMLElement & { __wk?: unknown }).__wk = api;
     (this.root as HTMLElement & { __wk?: unknown }).__wk = api;
-    this.root.dataset["ready"] = "1";
+    setData(this.root, "ready", "1");
   }
 
   destroy(): void {
@@ -296,6 +304,7 @@ export class Controller {
     this.zoom = clampZoom(zoom);
     this.syncState();
     this.bump();
+    this.requestNow();
     if (this.hover) this.updateHover();
   }
 
@@ -317,7 +326,7 @@ export class Controller {
     for (const p of PLANES) setVisible(this.views[p].el, ortho || this.mode === p);
     setVisible(this.infoCell, ortho);
     if (this.modeSelect.value !== this.mode) this.modeSelect.value = this.mode;
-    this.root.dataset["mode"] = this.mode;
+    setData(this.root, "mode", this.mode);
     this.setActive(this.active);
     this.bump();
   }
@@ -394,6 +403,9 @@ export class Controller {
         this.updateSetting(tile.layer, { range: r });
       }
     }
+    // colorize now, between messages, rather than all at once in the next frame
+    const current = this.settings.find((x) => x.name === tile.layer);
+    if (current && current.visible && layer && tile.data) this.colorized(tile, layer, current);
     this.scheduleFrame();
   }
 
@@ -531,10 +543,8 @@ export class Controller {
     return this.mode === "ortho" ? [...PLANES] : [this.mode];
   }
 
-  private frame(): void {
-    if (this.destroyed) return;
-    const frameStart = performance.now();
-    for (const p of this.visiblePlanes()) this.views[p].measure();
+  /** The layer plans of the visible views and the tiles they need, most important first. */
+  private planViews(): { plans: Map<Plane, LayerPlan[]>; complete: boolean; desired: DesiredTile[] } {
     const info = this.info;
     const coarse: DesiredTile[] = [];
     const fine: DesiredTile[] = [];
@@ -568,7 +578,31 @@ export class Controller {
         plans.set(plane, list);
       }
     }
-    this.tm.update([...coarse, ...fine, ...prefetch, ...margin]);
+    // margin tiles wait until the view is complete (those on their way are kept), so that
+    // they do not hold up the visible ones in the kernel and on the wire
+    const marginNow = complete ? margin : margin.filter((t) => this.tm.isPending(t.key));
+    return { plans, complete, desired: [...coarse, ...fine, ...prefetch, ...marginNow] };
+  }
+
+  /**
+   * Ask for the tiles of a new view at once instead of at the next animation frame (up to
+   * a frame earlier); at most one such early request per few milliseconds.
+   */
+  private requestNow(): void {
+    if (this.destroyed || !this.info) return;
+    const now = performance.now();
+    if (now - this.requestedAt < 8) return;
+    this.requestedAt = now;
+    this.tm.update(this.planViews().desired);
+  }
+
+  private frame(): void {
+    if (this.destroyed) return;
+    const frameStart = performance.now();
+    for (const p of this.visiblePlanes()) this.views[p].measure();
+    const { plans, complete, desired } = this.planViews();
+    this.tm.update(desired);
+    this.requestedAt = performance.now();
     let drawnTarget = 0;
     this.drewAny = false;
     for (const plane of this.visiblePlanes()) drawnTarget += this.paint(plane, plans.get(plane) ?? []);
@@ -657,15 +691,15 @@ export class Controller {
       ctx.globalAlpha = 1;
       const bar = scaleBar(unitsPerPixel(g.zoom, g.voxelSize), Math.min(120, g.width / 4), this.info.unit);
       view.setScaleBar(bar.px, bar.label);
-      view.el.dataset["scaleBar"] = String(bar.value);
+      setData(view.el, "scaleBar", String(bar.value));
     } else {
       view.setScaleBar(0, "");
     }
     const first = plans[0];
     const magText = first ? first.layer.mags[first.target]!.join("-") : "";
     setText(view.label, `${plane.toUpperCase()}  ${Math.floor(this.position[PLANE_AXES[plane][2]])}${magText ? `  mag ${magText}` : ""}`);
-    view.el.dataset["mag"] = magText;
-    view.el.dataset["tilesDrawn"] = String(drawn);
+    setData(view.el, "mag", magText);
+    setData(view.el, "tilesDrawn", String(drawn));
     return drawn;
   }
 
@@ -765,7 +799,7 @@ export class Controller {
       }
       setText(this.valueEl, parts.join("  "));
     }
-    this.valueEl.dataset["hovered"] = [...this.hovered.values()].map((x) => x.text).join(",");
+    setData(this.valueEl, "hovered", [...this.hovered.values()].map((x) => x.text).join(","));
     if (changed) {
       this.panel.refreshLive();
       if (redraw) this.scheduleFrame();
@@ -779,12 +813,12 @@ export class Controller {
     } else {
       setText(this.positionEl, "–");
     }
-    this.positionEl.dataset["x"] = String(Math.floor(this.position[0]));
-    this.positionEl.dataset["y"] = String(Math.floor(this.position[1]));
-    this.positionEl.dataset["z"] = String(Math.floor(this.position[2]));
+    setData(this.positionEl, "x", String(Math.floor(this.position[0])));
+    setData(this.positionEl, "y", String(Math.floor(this.position[1])));
+    setData(this.positionEl, "z", String(Math.floor(this.position[2])));
     const upp = info ? unitsPerPixel(this.zoom, info.voxel_size) : 0;
     setText(this.zoomEl, info ? `zoom ${this.zoom.toPrecision(3)} (${formatLength(upp, info.unit)}/px)` : "");
-    this.zoomEl.dataset["zoom"] = String(this.zoom);
+    setData(this.zoomEl, "zoom", String(this.zoom));
     const mags: string[] = [];
     for (const [plane, list] of plans) {
       const first = list[0];
@@ -794,7 +828,7 @@ export class Controller {
     const inflight = this.tm.inFlight;
     const queued = this.tm.queued;
     const busy = inflight + queued > 0;
-    this.loading.dataset["state"] = busy ? "loading" : "idle";
+    setData(this.loading, "state", busy ? "loading" : "idle");
     setText(this.loadingText, busy ? `loading ${inflight + queued} tile${inflight + queued === 1 ? "" : "s"}` : "");
     if (info) {
       const lines = info.layers.map((l) => {
@@ -802,34 +836,33 @@ export class Controller {
         return `${l.name}: ${m.remoteRequests} req, ${formatBytes(m.remoteBytes)}`;
       });
       setText(this.infoCell, `${info.name}\nvoxel ${info.voxel_size.map((v) => formatLength(v, info.unit)).join(" × ")}\n${lines.join("\n")}`);
-      this.infoCell.style.whiteSpace = "pre-wrap";
+      if (this.infoCell.style.whiteSpace !== "pre-wrap") this.infoCell.style.whiteSpace = "pre-wrap";
     }
     this.panel.refreshLive();
   }
 
   private updateDebug(complete: boolean): void {
-    const d = this.root.dataset;
     const c = this.tm.counters;
-    d["tilesRequested"] = String(c.requested);
-    d["tilesReceived"] = String(c.received);
-    d["tilesCancelled"] = String(c.cancelled);
-    d["tilesErrors"] = String(c.errors);
-    d["tilesInflight"] = String(this.tm.inFlight);
-    d["tilesQueued"] = String(this.tm.queued);
-    d["tilesDrawn"] = String(this.tilesDrawn);
-    d["tilesCached"] = String(this.tm.cache.size);
-    d["paints"] = String(this.paints);
-    d["lastPaint"] = this.lastPaint.toFixed(1);
-    d["viewGen"] = String(this.viewGen);
-    d["complete"] = complete && this.completeGen === this.viewGen ? "1" : "0";
-    d["completeGen"] = String(this.completeGen);
-    d["completeAt"] = this.completeAt.toFixed(1);
-    d["frameMs"] = this.frameMs.toFixed(1);
-    d["frameMsMax"] = this.frameMsMax.toFixed(1);
-    d["infoGen"] = String(this.infoGen);
-    d["infoAt"] = this.infoAt.toFixed(1);
-    d["firstTileGen"] = String(this.firstTileGen);
-    d["firstTileAt"] = this.firstTileAt.toFixed(1);
+    setData(this.root, "tilesRequested", String(c.requested));
+    setData(this.root, "tilesReceived", String(c.received));
+    setData(this.root, "tilesCancelled", String(c.cancelled));
+    setData(this.root, "tilesErrors", String(c.errors));
+    setData(this.root, "tilesInflight", String(this.tm.inFlight));
+    setData(this.root, "tilesQueued", String(this.tm.queued));
+    setData(this.root, "tilesDrawn", String(this.tilesDrawn));
+    setData(this.root, "tilesCached", String(this.tm.cache.size));
+    setData(this.root, "paints", String(this.paints));
+    setData(this.root, "lastPaint", this.lastPaint.toFixed(1));
+    setData(this.root, "viewGen", String(this.viewGen));
+    setData(this.root, "complete", complete && this.completeGen === this.viewGen ? "1" : "0");
+    setData(this.root, "completeGen", String(this.completeGen));
+    setData(this.root, "completeAt", this.completeAt.toFixed(1));
+    setData(this.root, "frameMs", this.frameMs.toFixed(1));
+    setData(this.root, "frameMsMax", this.frameMsMax.toFixed(1));
+    setData(this.root, "infoGen", String(this.infoGen));
+    setData(this.root, "infoAt", this.infoAt.toFixed(1));
+    setData(this.root, "firstTileGen", String(this.firstTileGen));
+    setData(this.root, "firstTileAt", this.firstTileAt.toFixed(1));
   }
 
   private debugApi() {
@@ -846,7 +879,9 @@ export class Controller {
       hoverAt: (plane: Plane, sx: number, sy: number) => { this.hover = { plane, sx, sy }; this.updateHover(); },
       requestStats: () => this.model.send({ type: MSG_STATS, id: `${this.tm.clientId}-stats` }),
       resetTiming: () => { this.frameMsMax = 0; this.tm.timing = { rttLast: 0, rttMax: 0, rttSum: 0, decodeSum: 0, serverSum: 0, totalSum: 0, n: 0 }; },
-      clearCache: () => { this.tm.cache.clear(); this.colorCache.clear(); this.bump(); },
+      // empties the browser's caches; the view is not refetched until it changes (or the
+      // next frame), so that a setView right after it measures its own tiles only
+      clearCache: () => { this.tm.cache.clear(); this.colorCache.clear(); },
     };
   }
 }

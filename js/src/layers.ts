@@ -2,7 +2,7 @@
 // meter of streamed requests and bytes; sliders for extra axes such as t.
 
 import type { LayerMeter } from "./tiles";
-import { formatBytes, h, onCommit, setText } from "./dom";
+import { formatBytes, h, onCommit, setData, setText } from "./dom";
 import { rgbToHex, hexToRgb } from "./colors";
 import type { DatasetInfo, LayerInfo, LayerSettings } from "./protocol";
 
@@ -198,10 +198,10 @@ export class LayerPanel {
         `tiles ${m.received}/${m.requested} (${formatBytes(m.bytes)})` +
         (m.cancelled ? ` · cancelled ${m.cancelled}` : "") +
         ` · source: ${m.remoteRequests} requests, ${formatBytes(m.remoteBytes)}`);
-      row.meter.dataset["requests"] = String(m.remoteRequests);
-      row.meter.dataset["bytes"] = String(m.remoteBytes);
-      row.meter.dataset["tiles"] = String(m.received);
-      row.meter.dataset["tileBytes"] = String(m.bytes);
+      setData(row.meter, "requests", String(m.remoteRequests));
+      setData(row.meter, "bytes", String(m.remoteBytes));
+      setData(row.meter, "tiles", String(m.received));
+      setData(row.meter, "tileBytes", String(m.bytes));
       setText(row.error, m.errors > 0 ? `${m.errors} tile error${m.errors === 1 ? "" : "s"}: ${m.lastError}` : "");
       if (row.hover) setText(row.hover, this.host.hovered(row.name));
     }

@@ -179,6 +179,13 @@ export async function decodePlanesTile(
   return planesToValues(png.pixels, w, h, dtype);
 }
 
+/** Decode a "raw-planes" tile: the byte planes of "png-planes", uncompressed. */
+export function decodeRawPlanesTile(bytes: Uint8Array, dtype: string, w: number, h: number): TileValues {
+  const size = DTYPE_SIZES[dtype] ?? 1;
+  if (bytes.length !== w * h * size) throw new Error(`raw tile has ${bytes.length} bytes, expected ${w * h * size}`);
+  return planesToValues(bytes, w, h, dtype);
+}
+
 /** The value at (x, y) of a tile, as a number or (for 64-bit ids beyond 2^53) a bigint. */
 export function valueAt(t: TileValues, x: number, y: number): number | bigint {
   const k = y * t.w + x;

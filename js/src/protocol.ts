@@ -29,6 +29,7 @@ export const VIEW_MODES: readonly ViewMode[] = ["xy", "xz", "yz", "ortho"];
 export type Vec3 = [number, number, number];
 
 export const ENCODING_PNG_PLANES = "png-planes";
+export const ENCODING_RAW_PLANES = "raw-planes";
 export const ENCODING_PNG = "png";
 export const ENCODING_WEBP = "webp";
 

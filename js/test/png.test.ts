@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deflateSync } from "node:zlib";
-import { decodePlanesTile, decodePng, inflateSync, inflateZlib, planesToValues, valueAt } from "../src/png.ts";
+import { decodePlanesTile, decodePng, decodeRawPlanesTile, inflateSync, inflateZlib, planesToValues, valueAt } from "../src/png.ts";
 import fixtures from "./fixtures/fixtures.json";
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
@@ -122,4 +122,12 @@ test("byte planes reassemble little-endian values", () => {
   const t = planesToValues(new Uint8Array([0x02, 0x04, 0x01, 0x03]), 2, 1, "uint16");
   assert.deepEqual([...t.values], [0x0102, 0x0304]);
   assert.equal(valueAt(t, 1, 0), 0x0304);
+});
+
+test("raw-planes tiles: the byte planes uncompressed, length checked", () => {
+  const t = decodeRawPlanesTile(new Uint8Array([0x02, 0x04, 0x01, 0x03]), "uint16", 2, 1);
+  assert.deepEqual([...t.values], [0x0102, 0x0304]);
+  const g = decodeRawPlanesTile(new Uint8Array([1, 2, 3, 4, 5, 6]), "uint8", 3, 2);
+  assert.equal(valueAt(g, 2, 1), 6);
+  assert.throws(() => decodeRawPlanesTile(new Uint8Array(5), "uint8", 3, 2), /expected 6/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  DTYPE_SIZES, MSG_CANCEL, MSG_EXPLORE, MSG_RESULT, MSG_TILE, MSG_TILE_BATCH, MSG_TILES, TILE_SIZE, buildCredentials,
+  DTYPE_SIZES, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, MSG_CANCEL, MSG_EXPLORE, MSG_RESULT, MSG_TILE, MSG_TILE_BATCH, MSG_TILES, TILE_SIZE, buildCredentials,
   isResult, isTileReply, missingCredentialFields,
 } from "../src/protocol.ts";
 
@@ -13,6 +13,8 @@ test("message names and constants match the Python side (_protocol.py)", () => {
   assert.equal(MSG_RESULT, "result");
   assert.equal(MSG_TILE_BATCH, "tile_batch");
   assert.equal(TILE_SIZE, 256);
+  assert.equal(ENCODING_PNG_PLANES, "png-planes");
+  assert.equal(ENCODING_RAW_PLANES, "raw-planes");
   assert.equal(DTYPE_SIZES["uint64"], 8);
 });
 

@@ -41,7 +41,10 @@ Python -> browser
              at the bounding box's border are clipped), ``w, h`` their size.
              Encodings: ``png-planes`` (raw values: an 8-bit grayscale PNG of height
              ``h * itemsize`` whose k-th block of ``h`` rows holds byte k of each
-             little-endian value), ``png`` / ``webp`` (RGBA rendered in Python).
+             little-endian value), ``raw-planes`` (the same ``h * itemsize`` rows of
+             ``w`` bytes uncompressed; sent instead of ``png-planes`` when the PNG would
+             not be much smaller, as for noisy images), ``png`` / ``webp`` (RGBA
+             rendered in Python).
              Errors: ``{"type": "tile", "id": str, "ok": false, "layer": str, "error": str}``.
 ``tile_batch`` ``{"type": "tile_batch", "tiles": [tile, ...]}``: how tile replies travel.
              Each entry is a ``tile`` message as above plus ``"buffer": k``, the index of
@@ -83,8 +86,10 @@ MSG_RESULT: Final = "result"
 # Tile replies finishing within this delay of the first waiting one share a message.
 TILE_BATCH_DELAY_S: Final = 0.004
 TILE_BATCH_MAX: Final = 32
-# ... unless they hold this many bytes: big messages delay every tile in them.
-TILE_BATCH_MAX_BYTES: Final = 192 * 1024
+# ... unless they hold this many bytes: big messages delay every tile in them, but each
+# message also costs the kernel, the Jupyter server and the browser about a millisecond
+# (raw-planes tiles are 64 KiB for 256^2 uint8).
+TILE_BATCH_MAX_BYTES: Final = 1024 * 1024
 
 PLANES: Final = ("xy", "xz", "yz")
 VIEW_MODES: Final = ("xy", "xz", "yz", "ortho")
@@ -98,6 +103,7 @@ PLANE_AXES: Final[dict[str, tuple[int, int, int]]] = {
 
 TILE_FORMATS: Final = ("raw", "png", "webp")
 ENCODING_PNG_PLANES: Final = "png-planes"
+ENCODING_RAW_PLANES: Final = "raw-planes"
 ENCODING_PNG: Final = "png"
 ENCODING_WEBP: Final = "webp"
 

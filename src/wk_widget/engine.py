@@ -224,25 +224,21 @@ async def read_box(
                 future.set_result(chunks.get(coord))
 
     async def fetch_owned(owned: list[tuple[int, ...]]) -> None:
-        try:
-            # Batches in chunk order let decoding start while later fetches are in flight,
-            # and keep neighbouring chunks (same shard) together for range coalescing.
-            n_batches = max(1, min(len(owned), 16, math.ceil(len(owned) / 4)))
-            size = math.ceil(len(owned) / n_batches)
-            groups = [owned[i : i + size] for i in range(0, len(owned), size)]
-            await asyncio.gather(*(fetch_group(g) for g in groups))
-        except BaseException as exc:
-            for coord in owned:
-                future = _inflight.get((reader_id, coord))
-                if future is not None and not future.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        future.cancel()  # waiters fetch it themselves
-                    else:
-                        future.set_exception(exc)
-            raise
-        finally:
-            for coord in owned:
-                _inflight.pop((reader_id, coord), None)
+        # Batches in chunk order let decoding start while later fetches are in flight,
+        # and keep neighbouring chunks (same shard) together for range coalescing.
+        n_batches = max(1, min(len(owned), 16, math.ceil(len(owned) / 4)))
+        size = math.ceil(len(owned) / n_batches)
+        groups = [owned[i : i + size] for i in range(0, len(owned), size)]
+        await asyncio.gather(*(fetch_group(g) for g in groups))
+
+    def release(owned: list[tuple[int, ...]]) -> None:
+        """Give up what this read promised to fetch and did not deliver (it failed or was
+        cancelled): waiters then fetch those chunks themselves. Runs in the read itself,
+        not in its child tasks, which never start when the read is cancelled early."""
+        for coord in owned:
+            future = _inflight.pop((reader_id, coord), None)
+            if future is not None and not future.done():
+                future.cancel()
 
     async def wait_shared(shared: list[tuple[tuple[int, ...], asyncio.Future[np.ndarray | None]]]) -> list[tuple[int, ...]]:
         retry: list[tuple[int, ...]] = []
@@ -268,17 +264,17 @@ async def read_box(
             if future is None:
                 if _place_cached(cache, reader_id, coord, place):
                     continue
-                future = loop.create_future()
-                # Mark a failure as seen even when no other read waits for it.
-                future.add_done_callback(lambda f: f.cancelled() or f.exception())
-                _inflight[key] = future
+                _inflight[key] = loop.create_future()
                 owned.append(coord)
             else:
                 shared.append((coord, future))
-        results = await asyncio.gather(
-            fetch_owned(owned) if owned else asyncio.sleep(0),
-            wait_shared(shared),
-        )
+        try:
+            results = await asyncio.gather(
+                fetch_owned(owned) if owned else asyncio.sleep(0),
+                wait_shared(shared),
+            )
+        finally:
+            release(owned)
         pending = results[1]
     return out
 

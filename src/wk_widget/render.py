@@ -2,7 +2,9 @@
 
 Two kinds of tiles leave Python:
 
-* raw values (`encode_png_planes`): lossless, any element class; the browser applies
+* raw values (`encode_value_tile`: byte planes as a PNG, `encode_png_planes`, or
+  uncompressed, `encode_raw_planes`, when the PNG would not be much smaller): lossless,
+  any element class; the browser applies
   contrast, color, segment colors and the hovered-id highlight itself, so changing those
   needs no new request, and the value under the cursor is known in the browser.
 * rendered RGBA (`render_layer_rgba`, `composite`, `encode_image`): what the browser
@@ -22,7 +24,7 @@ from typing import Any
 import imagecodecs
 import numpy as np
 
-from ._protocol import PLANE_AXES
+from ._protocol import ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
 
 Vec3 = tuple[int, int, int]
 
@@ -149,6 +151,27 @@ def select_channel(data: np.ndarray, channel: int | None) -> np.ndarray:
 # Raw tiles
 
 
+def _byte_planes(img: np.ndarray) -> np.ndarray:
+    """A 2D image -> the uint8 image (h * itemsize, w) of its little-endian byte planes."""
+    if img.ndim != 2:
+        raise ValueError("byte planes need a 2D image")
+    h, w = img.shape
+    if img.dtype == np.bool_:
+        img = img.astype(np.uint8)
+    le = np.ascontiguousarray(img, dtype=img.dtype.newbyteorder("<"))
+    itemsize = le.dtype.itemsize
+    if itemsize == 1:
+        return le.view(np.uint8)
+    planes = le.view(np.uint8).reshape(h, w, itemsize).transpose(2, 0, 1)
+    return np.ascontiguousarray(planes).reshape(itemsize * h, w)
+
+
+def _png_gray8(stacked: np.ndarray, level: int = 1) -> bytes:
+    # zlib level 1, run-length strategy, "sub" filter: ~3x faster than the defaults at
+    # about the same size for images, and far smaller for segment ids
+    return bytes(imagecodecs.png_encode(stacked, level=level, strategy=3, filter=16))
+
+
 def encode_png_planes(img: np.ndarray, level: int = 1) -> bytes:
     """Encode a 2D image of any supported dtype losslessly as an 8-bit grayscale PNG.
 
@@ -158,16 +181,58 @@ def encode_png_planes(img: np.ndarray, level: int = 1) -> bytes:
     """
     if img.ndim != 2:
         raise ValueError("encode_png_planes needs a 2D image")
-    h, w = img.shape
-    if img.dtype == np.bool_:
-        img = img.astype(np.uint8)
-    le = np.ascontiguousarray(img, dtype=img.dtype.newbyteorder("<"))
-    itemsize = le.dtype.itemsize
-    planes = le.view(np.uint8).reshape(h, w, itemsize).transpose(2, 0, 1)
-    stacked = np.ascontiguousarray(planes).reshape(itemsize * h, w)
-    # zlib level 1, run-length strategy, "sub" filter: ~3x faster than the defaults at
-    # about the same size for images, and far smaller for segment ids
-    return bytes(imagecodecs.png_encode(stacked, level=level, strategy=3, filter=16))
+    return _png_gray8(_byte_planes(img), level)
+
+
+def encode_raw_planes(img: np.ndarray) -> bytes:
+    """The byte planes of `encode_png_planes` uncompressed: ``h * itemsize`` rows of ``w`` bytes."""
+    if img.ndim != 2:
+        raise ValueError("encode_raw_planes needs a 2D image")
+    return _byte_planes(img).tobytes()
+
+
+# A raw-value tile travels as a PNG only when that PNG is at most this fraction of the
+# raw bytes. Noisy images (EM, light microscopy) barely compress (60-80 %), and their
+# bytes cost less to move through the Jupyter server than inflating and unfiltering them
+# costs the browser's main thread (about 1 ms per 256^2 tile); segment ids, masks and
+# smooth images compress to a few percent and stay PNG.
+RAW_PLANES_PNG_MAX_RATIO = 0.5
+
+
+def encode_value_tile(img: np.ndarray) -> tuple[str, bytes]:
+    """A raw-value tile -> (encoding, payload): ``"png-planes"`` or ``"raw-planes"``."""
+    if img.ndim != 2:
+        raise ValueError("encode_value_tile needs a 2D image")
+    stacked = _byte_planes(img)
+    if stacked.shape[0] >= 64:
+        # every 8th row first (the PNG's "sub" filter works within rows): ~8x cheaper, and
+        # enough to tell noise from ids or smooth images
+        probe = np.ascontiguousarray(stacked[::8])
+        if len(_png_gray8(probe)) > 1.1 * RAW_PLANES_PNG_MAX_RATIO * probe.nbytes:
+            return ENCODING_RAW_PLANES, stacked.tobytes()
+    png = _png_gray8(stacked)
+    if len(png) > RAW_PLANES_PNG_MAX_RATIO * stacked.nbytes:
+        return ENCODING_RAW_PLANES, stacked.tobytes()
+    return ENCODING_PNG_PLANES, png
+
+
+def decode_raw_planes(data: bytes, dtype: Any, h: int, w: int) -> np.ndarray:
+    """The inverse of `encode_raw_planes`."""
+    dt = np.dtype(dtype).newbyteorder("<")
+    stacked = np.frombuffer(data, dtype=np.uint8)
+    if stacked.size != dt.itemsize * h * w:
+        raise ValueError(f"unexpected raw tile size {stacked.size} for {h}x{w} {dt}")
+    planes = stacked.reshape(dt.itemsize, h, w).transpose(1, 2, 0)
+    return np.ascontiguousarray(planes).view(dt).reshape(h, w)
+
+
+def decode_value_tile(encoding: str, data: bytes, dtype: Any, h: int, w: int) -> np.ndarray:
+    """Decode a raw-value tile of either encoding."""
+    if encoding == ENCODING_RAW_PLANES:
+        return decode_raw_planes(data, dtype, h, w)
+    if encoding == ENCODING_PNG_PLANES:
+        return decode_png_planes(data, dtype, h, w)
+    raise ValueError(f"unknown raw-value tile encoding {encoding!r}")
 
 
 def decode_png_planes(data: bytes, dtype: Any, h: int, w: int) -> np.ndarray:

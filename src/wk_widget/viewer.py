@@ -146,8 +146,8 @@ def _encode_tile(job: TileJob, data: np.ndarray) -> tuple[dict[str, Any], bytes]
         "v0": int(region.v0),
     }
     if job.format == "raw":
-        meta["encoding"] = ENCODING_PNG_PLANES
-        return meta, render.encode_png_planes(img)
+        meta["encoding"], payload = render.encode_value_tile(img)
+        return meta, payload
     rgba = render.render_layer_rgba(img, job.layer.category, job.value_range, job.color)
     meta["encoding"] = job.format
     return meta, render.encode_image(rgba, job.format)

@@ -192,3 +192,24 @@ def test_cancelled_read_does_not_break_others(served: dict[str, str], volume: np
 
     got = run_sync(scenario())
     np.testing.assert_array_equal(got[0], _xyz(volume))
+
+
+def test_read_cancelled_before_its_fetches_start_does_not_hang_others(served: dict[str, str], volume: np.ndarray) -> None:
+    """A read cancelled right after registering its chunks as in flight (its fetch tasks
+    never ran) must not leave later reads of those chunks waiting forever."""
+    import asyncio
+
+    from wk_widget.storage import run_sync
+
+    layer = next(iter(wk.explore(served["v3"]).layers.values()))
+    layer.read((80, 60, 30), (1, 1, 1))  # the reader is open: the next read registers at once
+    CHUNK_CACHE.clear()
+
+    async def scenario() -> np.ndarray:
+        first = asyncio.ensure_future(layer.read_async((0, 0, 0), (64, 64, 16)))
+        await asyncio.sleep(0)  # runs `first` up to its gather: chunks registered, fetches not started
+        first.cancel()
+        return await asyncio.wait_for(layer.read_async((0, 0, 0), (64, 64, 16)), timeout=20)
+
+    got = run_sync(scenario())
+    np.testing.assert_array_equal(got[0], _xyz(volume)[:64, :64, :16])

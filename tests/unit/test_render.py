@@ -226,3 +226,30 @@ def test_default_ranges():
     assert render.default_range("uint8") == (0.0, 255.0)
     assert render.default_range("uint16") == (0.0, 65535.0)
     assert render.default_range("float") == (0.0, 255.0)
+
+
+@pytest.mark.parametrize("dtype", ["<u1", "<u2", ">u2", "<u4", "<i8", "<f4"])
+def test_raw_planes_round_trip(dtype: str):
+    rng = np.random.default_rng(5)
+    img = (rng.integers(0, 200, (13, 7)) * 3).astype(dtype)
+    data = render.encode_raw_planes(img)
+    assert len(data) == img.size * np.dtype(dtype).itemsize
+    # the same byte planes as inside the PNG
+    assert data == np.asarray(imagecodecs.png_decode(render.encode_png_planes(img))).tobytes()
+    back = render.decode_raw_planes(data, render.ELEMENT_DTYPES[render.dtype_name(img.dtype)], 13, 7)
+    np.testing.assert_array_equal(back, img)
+    with pytest.raises(ValueError):
+        render.decode_raw_planes(data[:-1], np.dtype(dtype), 13, 7)
+
+
+def test_value_tiles_are_png_when_that_pays_and_raw_when_not():
+    ids = np.repeat(np.arange(16, dtype=np.uint32), 256 * 16).reshape(256, 256) + 7
+    encoding, data = render.encode_value_tile(ids)
+    assert encoding == "png-planes" and data[:8] == b"\x89PNG\r\n\x1a\n"
+    np.testing.assert_array_equal(render.decode_value_tile(encoding, data, "<u4", 256, 256), ids)
+    noise = np.random.default_rng(1).integers(0, 256, (256, 256), dtype=np.uint8)
+    encoding, data = render.encode_value_tile(noise)
+    assert encoding == "raw-planes" and len(data) == 256 * 256
+    np.testing.assert_array_equal(render.decode_value_tile(encoding, data, "<u1", 256, 256), noise)
+    with pytest.raises(ValueError):
+        render.decode_value_tile("webp", data, "<u1", 256, 256)
