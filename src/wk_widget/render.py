@@ -25,21 +25,14 @@ import imagecodecs
 import numpy as np
 
 from ._protocol import ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
+from .formats._murmur import fmix32 as murmur_fmix32
+from .formats.base import ELEMENT_CLASSES, dtype_of_element_class
 
 Vec3 = tuple[int, int, int]
 
 # WEBKNOSSOS element class -> numpy dtype (little-endian, as sent to the browser).
 ELEMENT_DTYPES: dict[str, str] = {
-    "uint8": "<u1",
-    "uint16": "<u2",
-    "uint32": "<u4",
-    "uint64": "<u8",
-    "int8": "<i1",
-    "int16": "<i2",
-    "int32": "<i4",
-    "int64": "<i8",
-    "float": "<f4",
-    "double": "<f8",
+    cls: dtype_of_element_class(cls).newbyteorder("<").str for cls in ELEMENT_CLASSES
 }
 
 
@@ -288,13 +281,7 @@ _GOLDEN = 0x9E3779B9
 
 def fmix32(h: int) -> int:
     """MurmurHash3's 32-bit finalizer (the same in js/src/colors.ts)."""
-    h &= _U32
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _U32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _U32
-    h ^= h >> 16
-    return h
+    return murmur_fmix32(h & _U32)
 
 
 def segment_hash(segment_id: int) -> int:

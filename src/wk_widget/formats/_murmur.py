@@ -22,7 +22,8 @@ def _rotl(x: int, r: int) -> int:
     return ((x << r) | (x >> (32 - r))) & _M32
 
 
-def _fmix(h: int) -> int:
+def fmix32(h: int) -> int:
+    """MurmurHash3's 32-bit finalizer (h < 2**32)."""
     h ^= h >> 16
     h = (h * 0x85EBCA6B) & _M32
     h ^= h >> 13
@@ -86,10 +87,10 @@ def murmurhash3_x86_128(data: bytes, seed: int = 0) -> int:
     h2 = (h2 + h1) & _M32
     h3 = (h3 + h1) & _M32
     h4 = (h4 + h1) & _M32
-    h1 = _fmix(h1)
-    h2 = _fmix(h2)
-    h3 = _fmix(h3)
-    h4 = _fmix(h4)
+    h1 = fmix32(h1)
+    h2 = fmix32(h2)
+    h3 = fmix32(h3)
+    h4 = fmix32(h4)
     h1 = (h1 + h2 + h3 + h4) & _M32
     h2 = (h2 + h1) & _M32
     h3 = (h3 + h1) & _M32
@@ -113,10 +114,10 @@ def hash64_uint64(value: int) -> int:
     h2 = (h2 + h1) & _M32
     h3 = (h3 + h1) & _M32
     h4 = (h4 + h1) & _M32
-    h1 = _fmix(h1)
-    h2 = _fmix(h2)
-    h3 = _fmix(h3)
-    h4 = _fmix(h4)
+    h1 = fmix32(h1)
+    h2 = fmix32(h2)
+    h3 = fmix32(h3)
+    h4 = fmix32(h4)
     h1 = (h1 + h2 + h3 + h4) & _M32
     h2 = (h2 + h1) & _M32
     return h1 | (h2 << 32)

@@ -40,6 +40,7 @@ _ELEMENT_CLASSES: dict[str, str] = {
     "float64": "double",
 }
 _DTYPES = {v: k for k, v in _ELEMENT_CLASSES.items()}
+ELEMENT_CLASSES: tuple[str, ...] = tuple(_ELEMENT_CLASSES.values())
 
 
 def element_class_of(dtype: Any, uri: str = "") -> str:
