@@ -79,6 +79,11 @@ def murmurhash3_x86_128(data: bytes, seed: int = 0) -> int:
         k1 = int.from_bytes(tail[0 : min(rest, 4)], "little")
         h1 ^= (_rotl((k1 * _C1) & _M32, 15) * _C2) & _M32
 
+    return _finalize(h1, h2, h3, h4, length)
+
+
+def _finalize(h1: int, h2: int, h3: int, h4: int, length: int) -> int:
+    """The 128-bit result from the four lanes after the body (MurmurHash3_x86_128)."""
     h1 ^= length
     h2 ^= length
     h3 ^= length
@@ -104,23 +109,7 @@ def hash64_uint64(value: int) -> int:
     k2 = (value >> 32) & _M32
     h1 = (_rotl((k1 * _C1) & _M32, 15) * _C2) & _M32
     h2 = (_rotl((k2 * _C2) & _M32, 16) * _C3) & _M32
-    h3 = 0
-    h4 = 0
-    h1 ^= 8
-    h2 ^= 8
-    h3 ^= 8
-    h4 ^= 8
-    h1 = (h1 + h2 + h3 + h4) & _M32
-    h2 = (h2 + h1) & _M32
-    h3 = (h3 + h1) & _M32
-    h4 = (h4 + h1) & _M32
-    h1 = fmix32(h1)
-    h2 = fmix32(h2)
-    h3 = fmix32(h3)
-    h4 = fmix32(h4)
-    h1 = (h1 + h2 + h3 + h4) & _M32
-    h2 = (h2 + h1) & _M32
-    return h1 | (h2 << 32)
+    return _finalize(h1, h2, 0, 0, 8) & 0xFFFFFFFFFFFFFFFF
 
 
 def _rotl_np(x: np.ndarray, r: int) -> np.ndarray:
