@@ -28,7 +28,16 @@ from .errors import (
     UnsupportedFormatError,
 )
 from .formats import explore_uri
-from .formats.base import AdditionalAxis, BoundingBox, ExploreContext, LayerSpec, MagSpec, UriReport
+from .formats.base import (
+    INTEGER_ELEMENT_CLASSES,
+    AdditionalAxis,
+    BoundingBox,
+    ExploreContext,
+    LayerSpec,
+    MagSpec,
+    UriReport,
+)
+from .formats.datasource_axes import export_axis_index, export_axis_order, n5_rank
 from .storage import (
     Credentials,
     RequestMeter,
@@ -202,6 +211,11 @@ class Layer:
     def category(self, value: str) -> None:
         if value not in ("color", "segmentation"):
             raise ValueError("category must be 'color' or 'segmentation'")
+        if value == "segmentation" and self.element_class not in INTEGER_ELEMENT_CLASSES:
+            # WEBKNOSSOS rejects segmentation layers of float data
+            raise ValueError(
+                f"layer {self.name!r} holds {self.element_class} values; a segmentation layer needs integers"
+            )
         self._category = value  # type: ignore[assignment]
 
     @property
@@ -326,6 +340,8 @@ class Layer:
 
         block = await read_box(reader, a_start, a_stop, (self.meter, self._dataset.meter))
         out = view.to_contract_dims(block)
+        if out.dtype != view.dtype:  # e.g. a uint24 (3 x uint8) layer stored in wider N5 words
+            out = out.astype(view.dtype)
         # Drop the extra axes (each was picked at one index): the result is (c, x, y, z).
         return out.reshape(out.shape[len(self._spec.additional_axes) :])
 
@@ -344,8 +360,12 @@ class Layer:
     def to_json(self) -> dict[str, Any]:
         bb = self.bounding_box
         mags: list[dict[str, Any]] = []
+        rank = self._datasource_rank()
         for m in self._mags:
-            entry: dict[str, Any] = {"mag": list(m.mag), "path": m.path, "axisOrder": dict(m.spec.axis_order)}
+            entry: dict[str, Any] = {"mag": list(m.mag), "path": m.path}
+            axis_order = export_axis_order(self.data_format, m.spec.axis_order, rank)
+            if axis_order is not None:
+                entry["axisOrder"] = axis_order
             if m.spec.channel_index is not None:
                 entry["channelIndex"] = m.spec.channel_index
             mags.append(entry)
@@ -359,7 +379,10 @@ class Layer:
             "mags": mags,
         }
         if self._spec.additional_axes:
-            out["additionalAxes"] = [a.to_json() for a in self._spec.additional_axes]
+            out["additionalAxes"] = [
+                {**a.to_json(), "index": export_axis_index(self.data_format, a.index, rank)}
+                for a in self._spec.additional_axes
+            ]
         if self._spec.default_view_configuration:
             out["defaultViewConfiguration"] = dict(self._spec.default_view_configuration)
         if self._spec.coordinate_transformations:
@@ -368,6 +391,14 @@ class Layer:
             lsid = self.largest_segment_id
             out["largestSegmentId"] = lsid if (lsid is None or lsid >= 1) else None
         return out
+
+    def _datasource_rank(self) -> int:
+        """The arrays' rank (N5 axisOrder counts from it; see formats.datasource_axes)."""
+        meta = self._spec.mags[0].array_meta
+        ndim = getattr(meta, "ndim", None)
+        if isinstance(ndim, int):
+            return ndim
+        return n5_rank(self._spec.mags[0].axis_order, [a.index for a in self._spec.additional_axes])
 
     def __repr__(self) -> str:
         bb = self.bounding_box

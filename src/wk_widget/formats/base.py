@@ -40,7 +40,10 @@ _ELEMENT_CLASSES: dict[str, str] = {
     "float64": "double",
 }
 _DTYPES = {v: k for k, v in _ELEMENT_CLASSES.items()}
-ELEMENT_CLASSES: tuple[str, ...] = tuple(_ELEMENT_CLASSES.values())
+# WEBKNOSSOS's RGB class: 3 channels of uint8 (webknossos-libs writes it); no single dtype has it
+_DTYPES["uint24"] = "uint8"
+ELEMENT_CLASSES: tuple[str, ...] = (*_ELEMENT_CLASSES.values(), "uint24")
+INTEGER_ELEMENT_CLASSES = frozenset(c for c in ELEMENT_CLASSES if c not in ("float", "double"))
 
 
 def element_class_of(dtype: Any, uri: str = "") -> str:
@@ -61,6 +64,7 @@ def element_class_of(dtype: Any, uri: str = "") -> str:
 
 
 def dtype_of_element_class(element_class: str) -> np.dtype[Any]:
+    """The dtype of one channel (uint24 is 3 channels of uint8)."""
     return np.dtype(_DTYPES[element_class])
 
 

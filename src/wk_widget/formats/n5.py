@@ -92,6 +92,7 @@ __all__ = [
 ]
 
 ATTRIBUTES = "attributes.json"
+_TIME_UNITS = frozenset({"s", "ms", "us", "ns", "sec", "second", "seconds", "min", "h"})
 COMPRESSIONS = ("raw", "gzip", "bzip2", "blosc", "zstd", "xz", "lz4")
 _DTYPES = (
     "uint8",
@@ -343,6 +344,10 @@ def _own_resolution(
             where, f"resolution must be a list of positive numbers, not {values!r}"
         )
     units_raw = attrs.get("units")
+    if isinstance(units_raw, list) and any(
+        isinstance(u, str) and u.strip() in _TIME_UNITS for u in units_raw
+    ):
+        return None  # a time axis among the spatial ones (Neuroglancer's "s"): no voxel size
     if isinstance(units_raw, list):
         units = [_unit_of(u, where) for u in units_raw]
     else:
@@ -635,18 +640,28 @@ async def _explore_bdv(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
     if "dimensions" in attrs:
         raise NotThisFormat("attributes.json describes an array, not a multiscale group")
     raw = attrs.get("downsamplingFactors", attrs.get("scales"))
-    if attrs.get("multiScale") is not True and not (
+    where = uri.join(ATTRIBUTES).url
+    per_level: list[Any] | None = None
+    if raw is None:
+        # n5-viewer may keep `downsamplingFactors` only on each level s0 .. sN
+        per_level = await _per_level_attributes(ctx, uri)
+        if per_level is None:
+            if attrs.get("multiScale") is True:
+                raise MalformedMetadataError(
+                    where, "multiScale group without downsamplingFactors or scales"
+                )
+            raise NotThisFormat("attributes.json has no multiScale, downsamplingFactors or scales")
+        raw = [doc.get("downsamplingFactors") for doc in per_level]
+    elif attrs.get("multiScale") is not True and not (
         isinstance(raw, list) and raw and isinstance(raw[0], list)
     ):
         raise NotThisFormat("attributes.json has no multiScale, downsamplingFactors or scales")
-    where = uri.join(ATTRIBUTES).url
-    if raw is None:
-        raise MalformedMetadataError(
-            where, "multiScale group without downsamplingFactors or scales"
-        )
     factors = _factors(raw, where)
     paths = [uri.join(f"s{i}") for i in range(len(factors))]
-    metas = await _level_metas(ctx, paths)
+    if per_level is not None:
+        metas = [parse_attributes(d, p.join(ATTRIBUTES).url) for p, d in zip(paths, per_level, strict=True)]
+    else:
+        metas = await _level_metas(ctx, paths)
     rank = metas[0].ndim
     if rank < 2:
         raise UnsupportedDataError(
@@ -675,6 +690,21 @@ async def _explore_bdv(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
         units = _xyz_from_n5(own[1], axis_order, rank, own[1][0])
         voxel_size, unit = _voxel_size(values, units)
     return _layers(uri, levels, axis_order, additional, "n5-multiscales-bdv", voxel_size, unit)
+
+
+_MAX_LEVELS = 32
+
+
+async def _per_level_attributes(ctx: ExploreContext, uri: SourceURI) -> list[dict[str, Any]] | None:
+    """Attributes of s0, s1, ... while they exist and carry `downsamplingFactors`
+    (as Neuroglancer reads n5-viewer groups), or None when s0 has none."""
+    docs: list[dict[str, Any]] = []
+    for i in range(_MAX_LEVELS):
+        doc = await ctx.fetch_json(uri.join(f"s{i}"), ATTRIBUTES)
+        if not isinstance(doc, dict) or "downsamplingFactors" not in doc or "dimensions" not in doc:
+            break
+        docs.append(doc)
+    return docs or None
 
 
 COSEM_EXPLORER = Explorer("n5-multiscales-cosem", (ATTRIBUTES,), frozenset({"n5"}), _explore_cosem)

@@ -38,6 +38,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -50,6 +51,8 @@ from ..errors import (
     UnsupportedDataError,
 )
 from ..storage import RequestMeter, SourceURI, Storage
+from ._codecs import codec_module, imagecodecs_codec
+from ._compresso import decode_compresso
 from ._murmur import hash64_uint64
 from .base import (
     COALESCE_GAP,
@@ -81,7 +84,16 @@ __all__ = [
 ]
 
 AXIS_ORDER = {"x": 0, "y": 1, "z": 2, "c": 3}
-ENCODINGS = ("raw", "jpeg", "png", "compressed_segmentation")
+ENCODINGS = ("raw", "jpeg", "png", "compressed_segmentation", "compresso", "jxl")
+# encoding -> (module that decodes it, imagecodecs codec it needs or None); imported when a
+# reader is made, so a missing package is an UnsupportedDataError, not a corrupt chunk
+_CODEC_MODULES: dict[str, tuple[str, str | None]] = {
+    "jpeg": ("imagecodecs", "JPEG8"),
+    "png": ("imagecodecs", "PNG"),
+    "jxl": ("imagecodecs", "JPEGXL"),
+    "compressed_segmentation": ("compressed_segmentation", None),
+    "compresso": ("compresso", None),
+}
 _INFO = "info"
 INDEX_CACHE_ENTRIES = 8192  # minishard indices and shard-index entries kept per reader
 INDEX_CACHE_BYTES = 128 * 1024 * 1024
@@ -266,6 +278,14 @@ def parse_scale(info: dict[str, Any], scale: Any, where: str, index: int = 0) ->
                 where,
                 f"{label}: jpeg needs uint8 with 1 or 3 channels, not {dtype.name} with {channels}",
             )
+    elif encoding == "compresso" and (dtype.kind not in "ui" or channels != 1):
+        raise UnsupportedDataError(
+            where, f"{label}: compresso needs 1 channel of integers, not {dtype.name} with {channels}"
+        )
+    elif encoding == "jxl" and (dtype != np.dtype("uint8") or channels not in (1, 3)):
+        raise UnsupportedDataError(
+            where, f"{label}: jxl needs uint8 with 1 or 3 channels, not {dtype.name} with {channels}"
+        )
     elif encoding == "png" and (
         dtype not in (np.dtype("uint8"), np.dtype("uint16")) or channels > 4
     ):
@@ -587,6 +607,7 @@ class PrecomputedReader(ArrayReader):
         self._grid = scale.grid_shape
         self._sharding = scale.sharding
         self._encoding = scale.encoding
+        self._codec = _codec_for(scale.encoding, f"{path.url}/info")
         if scale.sharding is not None:
             sh = scale.sharding
             self._morton = _MortonEncoder(self._grid)
@@ -890,6 +911,9 @@ class PrecomputedReader(ArrayReader):
                 arr = self._decode_raw(data, extent)
             elif encoding == "compressed_segmentation":
                 arr = self._decode_cseg(data, extent)
+            elif encoding == "compresso":
+                assert self._codec is not None
+                arr = decode_compresso(self._codec, data, extent, self.dtype)
             else:
                 arr = self._decode_image(data, extent)
         except RemoteDatasetError:
@@ -922,10 +946,12 @@ class PrecomputedReader(ArrayReader):
         return arr
 
     def _decode_image(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
-        import imagecodecs
-
+        imagecodecs = self._codec
+        assert imagecodecs is not None
         if self._encoding == "jpeg":
             img = imagecodecs.jpeg_decode(data)
+        elif self._encoding == "jxl":  # laid out like jpeg: width x, height y * z
+            img = imagecodecs.jpegxl_decode(data)
         else:
             img = imagecodecs.png_decode(data)
         channels = extent[3]
@@ -952,7 +978,8 @@ class PrecomputedReader(ArrayReader):
         return arr
 
     def _decode_cseg(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
-        import compressed_segmentation
+        compressed_segmentation = self._codec
+        assert compressed_segmentation is not None
 
         block = self.scale.compressed_segmentation_block_size
         assert block is not None
@@ -978,6 +1005,15 @@ class PrecomputedReader(ArrayReader):
         if volume != extent:
             arr = arr[: extent[0], : extent[1], : extent[2]]
         return arr
+
+
+def _codec_for(encoding: str, where: str) -> ModuleType | None:
+    if encoding not in _CODEC_MODULES:
+        return None
+    module, imagecodec = _CODEC_MODULES[encoding]
+    if imagecodec is not None:
+        return imagecodecs_codec(imagecodec, encoding, where)
+    return codec_module(module, encoding, where)
 
 
 async def _none() -> None:

@@ -21,6 +21,8 @@ from ..errors import MalformedMetadataError, UnsupportedDataError
 from ..storage import SourceURI, parse_uri
 from ..units import normalize_unit
 from .base import (
+    ELEMENT_CLASSES,
+    INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
     BoundingBox,
     Category,
@@ -33,6 +35,10 @@ from .base import (
     Vec3,
     element_class_of,
 )
+from .datasource_axes import PRECOMPUTED_ORDER, import_n5_axis_order, n5_rank
+from .n5 import ATTRIBUTES as N5_ATTRIBUTES
+from .n5 import N5ArrayMeta
+from .n5 import parse_attributes as parse_n5_attributes
 from .zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
 
 __all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "default_axis_order", "layers_from_datasource", "mag_literal", "parse_mag"]
@@ -40,7 +46,6 @@ __all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "default_axis_order", "layers_fro
 logger = logging.getLogger(__name__)
 
 DATASOURCE_FILE = "datasource-properties.json"
-_ELEMENT_CLASSES = {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float", "double"}
 _FORMATS: dict[str, DataFormat] = {
     "zarr": "zarr",
     "zarr3": "zarr3",
@@ -183,15 +188,19 @@ def _layer_base(layer: dict[str, Any], where: str) -> dict[str, Any]:
     if category not in ("color", "segmentation"):
         raise MalformedMetadataError(lwhere, f"category must be 'color' or 'segmentation', got {category!r}")
     element_class = layer.get("elementClass")
-    if element_class not in _ELEMENT_CLASSES:
+    if element_class not in ELEMENT_CLASSES:
         raise UnsupportedDataError(lwhere, f"unsupported elementClass {element_class!r}")
     try:
         bbox = BoundingBox.from_json(layer["boundingBox"])
     except (KeyError, TypeError, ValueError, IndexError):
         raise MalformedMetadataError(lwhere, f"invalid boundingBox {layer.get('boundingBox')!r}") from None
-    num_channels = layer.get("numChannels", 1)
+    num_channels = layer.get("numChannels", 3 if element_class == "uint24" else 1)
     if not isinstance(num_channels, int) or isinstance(num_channels, bool) or num_channels < 1:
         raise MalformedMetadataError(lwhere, f"invalid numChannels {num_channels!r}")
+    if element_class == "uint24" and num_channels != 3:
+        raise MalformedMetadataError(lwhere, f"elementClass uint24 is 3 channels of uint8, not {num_channels}")
+    if category == "segmentation" and element_class not in INTEGER_ELEMENT_CLASSES:
+        raise UnsupportedDataError(lwhere, f"a segmentation layer needs an integer elementClass, not {element_class!r}")
     largest = layer.get("largestSegmentId")
     if largest is not None and (not isinstance(largest, int) or isinstance(largest, bool)):
         raise MalformedMetadataError(lwhere, f"invalid largestSegmentId {largest!r}")
@@ -279,8 +288,15 @@ def _plan(doc: Any, root: SourceURI, where: str) -> _Plan:
     return plan
 
 
+def _n5_rank(axis_order: dict[str, int] | None, base: dict[str, Any]) -> int:
+    extra = [a.index for a in base["additional_axes"]]
+    if axis_order is not None:
+        return n5_rank(axis_order, extra)
+    return len(extra) + (3 if base["num_channels"] == 1 else 4)
+
+
 def _build(
-    plan: _Plan, root: SourceURI, where: str, located: list[tuple[SourceURI, ZarrArrayMeta | None]]
+    plan: _Plan, root: SourceURI, where: str, located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]]
 ) -> list[LayerSpec]:
     """LayerSpecs from a plan and each mag's (URI, array metadata or None), in plan order."""
     out: list[LayerSpec] = []
@@ -288,12 +304,13 @@ def _build(
     for base, data_format, mags in plan.layers:
         lwhere = f"{where} (layer {base['name']!r})"
         specs: list[MagSpec] = []
+        additional = base["additional_axes"]
         for mag, _path, axis_order, channel_index in mags:
             mag_uri, meta = located[i]
             i += 1
-            if meta is not None:
+            if isinstance(meta, ZarrArrayMeta):
                 actual = element_class_of(meta.dtype, mag_uri.url)
-                if actual != base["element_class"]:
+                if actual != base["element_class"] and (actual, base["element_class"]) != ("uint8", "uint24"):
                     raise MalformedMetadataError(
                         mag_uri.url,
                         f"array data type {meta.dtype} ({actual}) differs from the layer's elementClass "
@@ -305,6 +322,19 @@ def _build(
                     raise MalformedMetadataError(
                         lwhere, f"axisOrder {order} names dimensions beyond the array's {meta.ndim} ({mag_uri.url})"
                     )
+            elif data_format == "n5":
+                # positions in N5's dimensions (x first), see datasource_axes
+                rank = meta.ndim if meta is not None else _n5_rank(axis_order, base)
+                order = import_n5_axis_order(axis_order, rank)
+                if any(not 0 <= v < rank for v in order.values()):
+                    raise MalformedMetadataError(
+                        lwhere, f"axisOrder {axis_order} names dimensions beyond the array's {rank} ({mag_uri.url})"
+                    )
+                additional = [
+                    AdditionalAxis(a.name, a.bounds, rank - 1 - a.index) for a in base["additional_axes"]
+                ]
+            elif data_format == "neuroglancerPrecomputed":
+                order = dict(PRECOMPUTED_ORDER)  # the reader's fixed (x, y, z, c)
             else:
                 order = axis_order or default_axis_order(None, data_format)
             specs.append(MagSpec(mag, mag_uri, order, channel_index, meta))
@@ -322,7 +352,7 @@ def _build(
                 voxel_size=plan.voxel_size,
                 unit=plan.unit,
                 largest_segment_id=base["largest_segment_id"],
-                additional_axes=base["additional_axes"],
+                additional_axes=additional,
                 default_view_configuration=base["default_view_configuration"],
                 coordinate_transformations=base["coordinate_transformations"],
                 category_source="datasource",
@@ -345,7 +375,7 @@ def layers_from_datasource(doc: Any, root: SourceURI) -> list[LayerSpec]:
     plan = _plan(doc, root, where)
     for note in plan.notes:
         logger.warning("%s", note)
-    located: list[tuple[SourceURI, ZarrArrayMeta | None]] = [
+    located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]] = [
         (_resolve(root, path) if path else root.join(base["name"], mag_literal(mag)), None)
         for base, _fmt, mags in plan.layers
         for mag, path, _, _ in mags
@@ -364,11 +394,17 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
 
     async def locate(
         base: dict[str, Any], data_format: DataFormat, mag: Vec3, path: str | None
-    ) -> tuple[SourceURI, ZarrArrayMeta | None]:
+    ) -> tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]:
         if data_format in ("zarr", "zarr3"):
             return await _locate_mag(ctx, uri, base["name"], mag, path, 2 if data_format == "zarr" else 3)
         assert path is not None
-        return _resolve(uri, path), None
+        mag_uri = _resolve(uri, path)
+        if data_format == "n5":  # its rank decides how axisOrder counts (see datasource_axes)
+            attrs = await ctx.fetch_json(mag_uri, N5_ATTRIBUTES)
+            if attrs is None:
+                raise MalformedMetadataError(mag_uri.join(N5_ATTRIBUTES).url, "N5 mag without attributes.json")
+            return mag_uri, parse_n5_attributes(attrs, mag_uri.join(N5_ATTRIBUTES).url)
+        return mag_uri, None
 
     located = await asyncio.gather(
         *(locate(base, fmt, mag, path) for base, fmt, mags in plan.layers for mag, path, _, _ in mags)

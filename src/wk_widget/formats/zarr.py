@@ -40,8 +40,10 @@ from ..errors import (
     UnsupportedDataError,
 )
 from ..storage import RequestMeter, SourceURI, Storage
+from ._codecs import codec_module
 from .base import (
     COALESCE_GAP,
+    INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
     ArrayReader,
     BoundingBox,
@@ -454,22 +456,30 @@ def _bz2_decode(data: Any) -> bytes:
     return bz2.decompress(data)
 
 
-def _crc32c_decode(data: Any) -> Any:
-    import crc32c
+def _crc32c_decoder(where: str) -> BytesDecoder:
+    # google-crc32c: the implementation zarr-python itself depends on (hardware accelerated)
+    crc32c = codec_module("google_crc32c", "crc32c", where)
 
+    def decode(data: Any) -> Any:
+        return _crc32c_check(crc32c.value, data)
+
+    return decode
+
+
+def _crc32c_check(value: Callable[[Any], int], data: Any) -> Any:
     view = memoryview(data)
     if len(view) < 4:
         raise ValueError("too short for a crc32c checksum")
     body = view[:-4]
     stored = int.from_bytes(view[-4:], "little")
-    actual = crc32c.crc32c(body)
+    actual = value(bytes(body))
     if stored != actual:
         raise ValueError(f"crc32c checksum mismatch (stored {stored:#010x}, computed {actual:#010x})")
     return body
 
 
 def _numcodecs_decoder(config: dict[str, Any], where: str) -> BytesDecoder:
-    import numcodecs
+    numcodecs = codec_module("numcodecs", str(config.get("id")), where)
 
     try:
         codec = numcodecs.get_codec(dict(config))
@@ -490,7 +500,7 @@ def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, expected: int 
     if name == "blosc":
         return _blosc_decode
     if name == "crc32c":
-        return _crc32c_decode
+        return _crc32c_decoder(where)
     if name.startswith("numcodecs."):
         return _v2_bytes_decoder({"id": name[len("numcodecs."):], **cfg}, where, expected)
     raise UnsupportedDataError(where, f"unsupported codec {name!r}")
@@ -509,7 +519,7 @@ def _v2_bytes_decoder(config: dict[str, Any], where: str, expected: int | None) 
     if cid == "bz2":
         return _bz2_decode
     if cid == "crc32c":
-        return _crc32c_decode
+        return _crc32c_decoder(where)
     return _numcodecs_decoder(config, where)
 
 
@@ -628,7 +638,7 @@ def _compile_v3(
 def _compile_v2(meta: ZarrArrayMeta, where: str) -> ChunkDecoder:
     filters: list[Any] = []
     if meta.filters:
-        import numcodecs
+        numcodecs = codec_module("numcodecs", str(meta.filters[0].get("id")), where)
 
         for f in meta.filters:
             try:
@@ -909,15 +919,14 @@ async def open_reader(storage: Storage, mag: MagSpec, data_format: str | None = 
 # Explorer helpers shared with ngff.py and webknossos.py
 # --------------------------------------------------------------------------------------
 
-_SEG_NAME = re.compile(r"seg|labels|(?<![a-z])label(?![a-z])", re.IGNORECASE)
-_INTEGER_CLASSES = {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"}
+_SEG_NAMES = frozenset({"segmentation", "labels"})
 
 
 def category_from_name(name: str, element_class: str) -> tuple[Category, str]:
-    """(category, category_source) by the name heuristic: a name containing "seg" or "labels"
-    (segmentation, nuclei_labels, ...) or the word "label", with an integer type, is a
-    segmentation; everything else is color."""
-    if element_class in _INTEGER_CLASSES and _SEG_NAME.search(name or ""):
+    """(category, category_source) by WEBKNOSSOS's name rule, used only when no real signal
+    decides: the whole name `segmentation` or `labels` (any case) with an integer type is a
+    segmentation; everything else (`cells_labels`, `em_seg_raw`, ...) is color."""
+    if element_class in INTEGER_ELEMENT_CLASSES and (name or "").strip().lower() in _SEG_NAMES:
         return "segmentation", "name"
     return "color", "default"
 
