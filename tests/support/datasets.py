@@ -1160,6 +1160,39 @@ def n5_int32_zstd(ctx: _Ctx) -> DatasetCase:
     )
 
 
+def n5_channels_uint8(ctx: _Ctx) -> DatasetCase:
+    """4-D N5 with a channel dimension (`dimensions` x, y, z, c): one layer per channel."""
+    cid = "n5_channels_uint8"
+    rel = f"n5/{cid}"
+    xyzc = np.ascontiguousarray(noise((3, 40, 30, 12), np.uint8, 25).transpose(1, 2, 3, 0))
+    _ts_n5_write(ctx.folder(rel), xyzc, (16, 16, 8, 1), {"type": "gzip"})
+    return DatasetCase(
+        id=cid,
+        writer="tensorstore",
+        relpath=rel,
+        format="n5",
+        name=cid,
+        voxel_size=(1.0, 1.0, 1.0),
+        unit="nanometer",
+        notes="every channel readable; exported axisOrder names c in N5 positions",
+        layers=[
+            layer(
+                ctx,
+                cid,
+                f"{cid}_c{ch}",
+                data_format="n5",
+                axes=("x", "y", "z", "c"),
+                levels=[xyzc],
+                mags=[(1, 1, 1)],
+                mag_paths=[""],
+                bounding_box=xyz_bbox((40, 30, 12)),
+                channel_index=ch,
+            )
+            for ch in range(3)
+        ],
+    )
+
+
 def _n5_pyramid(
     ctx: _Ctx,
     rel: str,
@@ -1783,6 +1816,7 @@ CASES: list[CaseFn] = [
     n5_uint8_raw,
     n5_float32_blosc,
     n5_int32_zstd,
+    n5_channels_uint8,
     n5_multiscales_cosem,
     n5_multiscales_bdv,
     precomputed_raw_multiscale_uint8,
