@@ -21,6 +21,11 @@ import wk_widget as wk
 from tests.integration.conftest import manifest
 from tests.support.datasets import DatasetCase, TruthLevel
 
+# webknossos-libs reads precomputed through tensorstore, whose driver knows the encodings raw,
+# png, jpeg and compressed_segmentation only ("Expected one of ..."): these cases cannot be read
+# back by it (WEBKNOSSOS itself does not read them either; Neuroglancer does).
+NOT_READ_BY_WEBKNOSSOS_LIBS = {"cloudvolume_compresso_uint32", "precomputed_jxl_uint8"}
+
 # Runs in a child process (webknossos-libs is heavy and brings its own event loop use).
 _READER = r"""
 import json, sys
@@ -61,13 +66,17 @@ def _to_cxyz(data: np.ndarray, axes: list[str]) -> tuple[np.ndarray, list[str]]:
 def readback(served_bases: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     m = manifest()
     out = tmp_path_factory.mktemp("wk-readback")
-    for case in m.ok_cases():
+    for case in _cases():
         ds = wk.explore(m.uri(case, served_bases["http"]))
         (out / case.id).mkdir()
         ds.save(out / case.id / "datasource-properties.json")
     proc = subprocess.run([sys.executable, "-c", _READER, str(out)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-6000:]
     return out, json.loads((out / "index.json").read_text())
+
+
+def _cases() -> list[DatasetCase]:
+    return [c for c in manifest().ok_cases() if c.id not in NOT_READ_BY_WEBKNOSSOS_LIBS]
 
 
 def _truth_level(case: DatasetCase, layer: str, mag: tuple[int, ...]) -> TruthLevel | None:
@@ -92,7 +101,7 @@ def _compare(got: np.ndarray, want: np.ndarray, tol: float, what: str) -> None:
 def test_webknossos_libs_reads_every_export(readback: tuple[Path, dict[str, Any]], served_bases: dict[str, str]) -> None:
     out, index = readback
     m = manifest()
-    cases = {c.id: c for c in m.ok_cases()}
+    cases = {c.id: c for c in _cases()}
     seen: set[tuple[str, str]] = set()
     for name, entry in sorted(index.items()):
         case = cases[entry["case"]]
@@ -122,5 +131,5 @@ def test_webknossos_libs_reads_every_export(readback: tuple[Path, dict[str, Any]
             truth = truth[(..., *(slice(s, None) for s in start))]
             _compare(data, truth, tol, f"{what}: webknossos-libs vs the writer's truth")
         seen.add((case.id, layer.name))
-    expected = {(c.id, layer) for c in m.ok_cases() for layer in wk.explore(m.uri(c, served_bases["http"])).layers}
+    expected = {(c.id, layer) for c in _cases() for layer in wk.explore(m.uri(c, served_bases["http"])).layers}
     assert seen == expected

@@ -84,6 +84,8 @@ WRITER_PACKAGES = (
     "tensorstore",
     "cloud-volume",
     "webknossos",
+    "imagecodecs",
+    "compresso",
 )
 UNIT_TO_NM = {"nanometer": 1.0, "micrometer": 1e3, "millimeter": 1e6, "angstrom": 0.1}
 
@@ -1560,6 +1562,121 @@ def cloudvolume_segmentation_offset_uint32(ctx: _Ctx) -> DatasetCase:
     )
 
 
+def cloudvolume_compresso_uint32(ctx: _Ctx) -> DatasetCase:
+    """Precomputed segmentation in `compresso` by cloud-volume: voxel_offset, partial edge
+    chunks, 2 scales (what cloud-volume / igneous write for segmentations)."""
+    from cloudvolume import CloudVolume
+
+    cid, rel = "cloudvolume_compresso_uint32", "cloudvolume/compresso"
+    url = ctx.folder(rel).resolve().as_uri()
+    offset, size = (3, 5, 7), (70, 50, 20)
+    info = CloudVolume.create_new_info(
+        num_channels=1,
+        layer_type="segmentation",
+        data_type="uint32",
+        encoding="compresso",
+        resolution=[8, 8, 8],
+        voxel_offset=list(offset),
+        volume_size=list(size),
+        chunk_size=[32, 32, 16],
+    )
+    vol = CloudVolume(url, info=info, compress=False, progress=False)
+    vol.add_scale((2, 2, 2), chunk_size=[32, 32, 16])
+    vol.commit_info()
+    data = segments(size, np.uint32, block=(9, 7, 5), base=1000)[..., None]
+    levels = [data, downsample(data, (2, 2, 2, 1))]
+    offsets: list[Vec3] = [offset, (1, 2, 3)]
+    for mip, level in enumerate(levels):
+        CloudVolume(url, mip=mip, compress=False, progress=False)[...] = level
+    return DatasetCase(
+        id=cid,
+        writer="cloud-volume",
+        relpath=rel,
+        format="precomputed",
+        name="compresso",
+        voxel_size=(8.0, 8.0, 8.0),
+        unit="nanometer",
+        notes="compresso chunks; scale 2 voxel_offset (1, 2, 3)",
+        layers=[
+            layer(
+                ctx,
+                cid,
+                "compresso",
+                data_format="neuroglancerPrecomputed",
+                axes=("x", "y", "z", "c"),
+                levels=levels,
+                mags=[(1, 1, 1), (2, 2, 2)],
+                mag_paths=["8_8_8", "16_16_16"],
+                bounding_box=xyz_bbox(size, offset),
+                offsets=offsets,
+                category="segmentation",
+            ),
+        ],
+    )
+
+
+def precomputed_jxl_uint8(ctx: _Ctx) -> DatasetCase:
+    """Precomputed `jxl` chunks written with imagecodecs (lossless JPEG XL), laid out like
+    Neuroglancer's jpeg chunks: an image x wide and y * z high."""
+    import imagecodecs
+
+    cid, rel = "precomputed_jxl_uint8", "precomputed/jxl"
+    root = ctx.folder(rel)
+    size, chunk = (50, 40, 6), (32, 32, 4)
+    vol = smooth(size, seed=33)
+    _write_json(
+        root / "info",
+        {
+            "@type": "neuroglancer_multiscale_volume",
+            "type": "image",
+            "data_type": "uint8",
+            "num_channels": 1,
+            "scales": [
+                {
+                    "key": "4_4_40",
+                    "size": list(size),
+                    "voxel_offset": [0, 0, 0],
+                    "resolution": [4, 4, 40],
+                    "chunk_sizes": [list(chunk)],
+                    "encoding": "jxl",
+                }
+            ],
+        },
+    )
+    (root / "4_4_40").mkdir()
+    for x0 in range(0, size[0], chunk[0]):
+        for y0 in range(0, size[1], chunk[1]):
+            for z0 in range(0, size[2], chunk[2]):
+                x1, y1, z1 = (min(a + c, s) for a, c, s in zip((x0, y0, z0), chunk, size, strict=True))
+                block = vol[x0:x1, y0:y1, z0:z1]  # x, y, z
+                image = np.ascontiguousarray(block.transpose(2, 1, 0).reshape((z1 - z0) * (y1 - y0), x1 - x0))
+                data = imagecodecs.jpegxl_encode(image, lossless=True)
+                (root / "4_4_40" / f"{x0}-{x1}_{y0}-{y1}_{z0}-{z1}").write_bytes(data)
+    return DatasetCase(
+        id=cid,
+        writer="imagecodecs",
+        relpath=rel,
+        format="precomputed",
+        name="jxl",
+        voxel_size=(4.0, 4.0, 40.0),
+        unit="nanometer",
+        notes="lossless JPEG XL, so the values are exact",
+        layers=[
+            layer(
+                ctx,
+                cid,
+                "jxl",
+                data_format="neuroglancerPrecomputed",
+                axes=("x", "y", "z"),
+                levels=[vol],
+                mags=[(1, 1, 1)],
+                mag_paths=["4_4_40"],
+                bounding_box=xyz_bbox(size),
+            ),
+        ],
+    )
+
+
 # =========================================================================== webknossos
 
 
@@ -1826,6 +1943,8 @@ CASES: list[CaseFn] = [
     precomputed_sharded_murmur_gzip_uint16,
     precomputed_two_channels_uint16,
     cloudvolume_segmentation_offset_uint32,
+    cloudvolume_compresso_uint32,
+    precomputed_jxl_uint8,
     webknossos_zarr3,
     bad_ngff04_scale_3x,
     bad_zarr2_float16,
