@@ -435,7 +435,7 @@ def test_cosem_multiscales(tmp_path: Path) -> None:
 
 
 def test_cosem_fortran_ordering_units_and_errors(tmp_path: Path) -> None:
-    root = tmp_path / "mito_seg"
+    root = tmp_path / "Segmentation"  # the name rule: the whole name (WEBKNOSSOS)
     base = volume((8, 16, 16), np.uint64)
     _pyramid(root, base, [(1, 1, 1), (2, 2, 2)], [8, 8, 8])
     datasets: list[dict[str, Any]] = [

@@ -283,9 +283,9 @@ def test_float16_is_unsupported(tmp_path: Path) -> None:
 
 
 def test_name_heuristic_and_dataset_name(tmp_path: Path) -> None:
-    write_ngff(tmp_path / "my_data.zarr", pyramid((4, 8, 8), 1, dtype="uint32"), ZYX, [[1, 1, 1]], name="nuclei_seg")
+    write_ngff(tmp_path / "my_data.zarr", pyramid((4, 8, 8), 1, dtype="uint32"), ZYX, [[1, 1, 1]], name="segmentation")
     (layer,) = explore("0.4", tmp_path / "my_data.zarr")
-    assert layer.name == "nuclei_seg" and layer.dataset_name == "nuclei_seg"
+    assert layer.name == "segmentation" and layer.dataset_name == "segmentation"
     assert layer.category == "segmentation" and layer.category_source == "name"
     write_ngff(tmp_path / "noname.ome.zarr", pyramid((4, 8, 8), 1), ZYX, [[1, 1, 1]], name=None)
     (layer,) = explore("0.4", tmp_path / "noname.ome.zarr")
@@ -436,6 +436,6 @@ def test_bioformats2raw_container(tmp_path: Path, version: str, with_series_list
 def test_segmentation_by_image_name_with_channel_labels(tmp_path: Path) -> None:
     axes = [ax("c", "channel"), *ZYX]
     write_ngff(tmp_path / "i", pyramid((1, 4, 16, 16), 1, dtype="uint16"), axes, [[1, 1, 1, 1]],
-               name="cell_segmentation", omero={"channels": [{"label": "ch0"}]})
+               name="Segmentation", omero={"channels": [{"label": "ch0"}]})
     (layer,) = explore("0.4", tmp_path / "i")
     assert layer.name == "ch0" and layer.category == "segmentation" and layer.category_source == "name"

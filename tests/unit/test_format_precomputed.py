@@ -331,7 +331,7 @@ def test_float32_image_and_name_heuristic(tmp_path: Path) -> None:
     out, _, _ = read_all(reader_of(layer.mags[0]))
     np.testing.assert_array_equal(out, data)
     # without a "type", the name decides
-    root = tmp_path / "my_segmentation"
+    root = tmp_path / "segmentation"  # the whole name, as WEBKNOSSOS
     ts_write(root, segmentation((8, 8, 8, 1), np.uint32), volume_type="segmentation")
     info = json.loads((root / "info").read_text())
     del info["type"]

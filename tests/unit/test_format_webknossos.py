@@ -191,11 +191,13 @@ def test_other_formats_described_or_skipped(tmp_path: Path) -> None:
     specs = explore(root, ctx)
     assert [s.name for s in specs] == ["color", "n5layer", "pre"]
     n5, pre = specs[1], specs[2]
-    assert n5.data_format == "n5" and n5.mags[0].array_meta is None
+    assert n5.data_format == "n5" and n5.mags[0].array_meta is None  # no attributes.json there
     assert n5.mags[0].path.url == parse_uri(str(root / "n5data" / "s0")).url
     assert pre.data_format == "neuroglancerPrecomputed" and pre.mags[0].path.url == "gs://bucket/seg/8_8_8"
     assert len(ctx.notes) == 2  # type: ignore[attr-defined]
-    assert ctx.meter.requests == 2  # the datasource and one zarr.json, nothing for n5 / precomputed
+    # the datasource, one zarr.json and the n5 mag's attributes.json (its rank decides how
+    # axisOrder counts), nothing for precomputed
+    assert ctx.meter.requests == 3
 
 
 def test_only_wkw_layers_is_unsupported(tmp_path: Path) -> None:
@@ -225,7 +227,7 @@ def test_element_class_mismatch_is_malformed(tmp_path: Path) -> None:
     [
         (lambda d: d.update(dataLayers="x"), MalformedMetadataError, "dataLayers"),
         (lambda d: d["dataLayers"][0].update(category="weird"), MalformedMetadataError, "category"),
-        (lambda d: d["dataLayers"][0].update(elementClass="uint24"), UnsupportedDataError, "uint24"),
+        (lambda d: d["dataLayers"][0].update(elementClass="int24"), UnsupportedDataError, "int24"),
         (lambda d: d["dataLayers"][0].update(boundingBox={"topLeft": [0, 0]}), MalformedMetadataError, "boundingBox"),
         (lambda d: d["dataLayers"][0].update(mags=[{"mag": "big"}]), MalformedMetadataError, "mag"),
         (lambda d: d.update(scale={"factor": [1, 1], "unit": "nanometer"}), MalformedMetadataError, "scale"),

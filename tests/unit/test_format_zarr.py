@@ -578,7 +578,8 @@ def test_explorer_registry() -> None:
 
 
 def test_category_and_name_helpers() -> None:
-    assert wz.category_from_name("my_segmentation", "uint32") == ("segmentation", "name")
+    assert wz.category_from_name("segmentation", "uint32") == ("segmentation", "name")
+    assert wz.category_from_name("my_segmentation", "uint32") == ("color", "default")  # whole name only
     assert wz.category_from_name("Labels", "uint8") == ("segmentation", "name")
     assert wz.category_from_name("seg", "float") == ("color", "default")
     assert wz.category_from_name("em", "uint8") == ("color", "default")

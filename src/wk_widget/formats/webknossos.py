@@ -401,8 +401,8 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
         mag_uri = _resolve(uri, path)
         if data_format == "n5":  # its rank decides how axisOrder counts (see datasource_axes)
             attrs = await ctx.fetch_json(mag_uri, N5_ATTRIBUTES)
-            if attrs is None:
-                raise MalformedMetadataError(mag_uri.join(N5_ATTRIBUTES).url, "N5 mag without attributes.json")
+            if attrs is None:  # the reader will say so; the rank follows from axisOrder
+                return mag_uri, None
             return mag_uri, parse_n5_attributes(attrs, mag_uri.join(N5_ATTRIBUTES).url)
         return mag_uri, None
 
