@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -168,3 +169,26 @@ def test_uint24_round_trips_through_our_export(folder: str, base: str) -> None:
     (layer,) = again.layers.values()
     assert layer.element_class == "uint24" and layer.num_channels == 3
     np.testing.assert_array_equal(layer.read((0, 0, 0), (24, 24, 24)), np.load(ROOT / "truth" / "wk_simple_rgb.npy"))
+
+
+@pytest.mark.parametrize(
+    "folder", ["webknossos-libs/simple_zarr3_dataset", "webknossos-libs/simple_zarr_dataset",
+               "webknossos-libs/simple_n5_dataset", "webknossos-libs/simple_ng_dataset"])
+def test_webknossos_libs_reads_our_uint24_export(folder: str, base: str, tmp_path: Path) -> None:
+    """Our export of WEBKNOSSOS's own RGB datasets opens in webknossos-libs with the same voxels."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.integration.test_webknossos_readback import _READER, _to_cxyz
+
+    assert ROOT is not None
+    out = tmp_path / "export"
+    (out / "ds").mkdir(parents=True)
+    wk.explore(f"{base}/{folder}").save(out / "ds" / "datasource-properties.json")
+    proc = subprocess.run([sys.executable, "-c", _READER, str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    ((name, entry),) = json.loads((out / "index.json").read_text()).items()
+    data, extra = _to_cxyz(np.load(out / name), entry["axes"])
+    assert not extra
+    np.testing.assert_array_equal(data, np.load(ROOT / "truth" / "wk_simple_rgb.npy"))
