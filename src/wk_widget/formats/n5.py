@@ -6,14 +6,17 @@
   * "n5-multiscales-cosem": a group whose `attributes.json` has `multiscales[].datasets[]`
     with `path` and `transform {axes, scale, units, translate, ordering}` (COSEM/OpenOrganelle);
   * "n5-multiscales-bdv": a group with `multiScale: true` and/or `downsamplingFactors` /
-    `scales` (BigDataViewer / n5-viewer / Saalfeld style), levels `s0 .. sN`, base
+    `scales` (BigDataViewer / n5-viewer / Saalfeld style; n5-viewer may keep
+    `downsamplingFactors` only on each level, found by reading s0, s1, ... as Neuroglancer
+    does), levels `s0 .. sN`, base
     `resolution` (or `pixelResolution`), missing units = micrometer;
   * "n5": a plain array (`dimensions`, `blockSize`, `dataType`, `compression`), mag 1.
 - `open_reader` builds an `N5Reader`.
 
 Dimension order: N5 lists dimensions fastest first (`dimensions[0]` is x). The reader's
-dims are the N5 dims reversed (3D: (z, y, x), C order), as WEBKNOSSOS counts N5 axes from
-the end: axis order {"x": 2, "y": 1, "z": 0} for 3D. COSEM transform `axes` are listed in
+dims are the N5 dims reversed (3D: (z, y, x), C order): reader axis order {"x": 2, "y": 1,
+"z": 0} for 3D. A datasource counts positions in N5's `dimensions` instead ({"x": 0, "y": 1,
+"z": 2}); `datasource_axes` converts both ways. COSEM transform `axes` are listed in
 that reversed (C) order unless `"ordering": "F"`; BDV `axes`, `resolution` and
 `downsamplingFactors` are in N5 order.
 
@@ -34,7 +37,8 @@ Decisions where the conventions are silent:
 - Mags come from `downsamplingFactors` (BDV) or from each level's voxel size divided by
   the finest one (COSEM, the finest = smallest largest dimension, as WEBKNOSSOS); each
   must be a power of two per axis, else UnsupportedDataError. Mags are sorted finest first.
-- Units: a missing or empty unit is micrometer; units that differ between x, y and z are
+- Units: a missing or empty unit is micrometer; a time unit among the axes' units
+  (Neuroglancer's test data has ["nm", "s"]) means no voxel size; units that differ between x, y and z are
   converted to nanometers. A plain array uses its own `pixelResolution` / `resolution` /
   `transform` when it has one, else it has no voxel size (None).
 - A channel axis (`c` in COSEM axes, or the 4th dim from the end of a plain/BDV array)

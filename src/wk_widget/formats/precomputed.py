@@ -5,7 +5,10 @@
 - `open_reader` builds a `PrecomputedReader` for one scale: unsharded chunk files
   (`x0-x1_y0-y1_z0-z1`, absolute coordinates) or the `neuroglancer_uint64_sharded_v1`
   format (compressed Morton chunk ids, identity / murmurhash3_x86_128 hashes, raw or gzip
-  minishard indices and data), with raw, jpeg, png and compressed_segmentation chunks.
+  minishard indices and data), with raw, jpeg, png, compressed_segmentation, compresso
+  (cloud-volume / igneous segmentations; the `compresso` package) and jxl (JPEG XL laid out
+  like jpeg; imagecodecs) chunks. Codec modules are imported when a reader is made, so a
+  missing one is an UnsupportedDataError naming the package (`_codecs`).
 
 Reader dims are (x, y, z, c), F order as stored: axis order {"x": 0, "y": 1, "z": 2, "c": 3}.
 The reader's array is in absolute voxel coordinates: `shape` = voxel_offset + size and

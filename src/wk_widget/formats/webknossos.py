@@ -6,7 +6,9 @@ resolves relative to the dataset root (an absolute URI is used as is); one witho
 to `<layer>/<mag>`, where the mag is written `2` when all components are equal and
 `2-2-1` otherwise (as WEBKNOSSOS does; for equal components `2-2-2` is tried next).
 The datasource values win for the layer fields; the arrays' metadata (fetched for all
-mags concurrently) is kept in `MagSpec.array_meta` so that reads need no refetch.
+mags concurrently) is kept in `MagSpec.array_meta` so that reads need no refetch. N5 mags'
+attributes are fetched too: their rank decides how `axisOrder` counts (see
+`datasource_axes`). `uint24` is WEBKNOSSOS's RGB class: 3 channels of uint8.
 """
 
 from __future__ import annotations
@@ -145,10 +147,6 @@ def default_axis_order(meta: ZarrArrayMeta | None, data_format: str) -> dict[str
         if rank >= 4:
             order["c"] = rank - 4
         return order
-    if data_format == "neuroglancerPrecomputed":
-        return {"x": 0, "y": 1, "z": 2, "c": 3}
-    if data_format == "n5":
-        return {"x": 2, "y": 1, "z": 0}  # how WEBKNOSSOS exports N5 axes (counted from the end)
     return {"c": 0, "x": 1, "y": 2, "z": 3}
 
 
