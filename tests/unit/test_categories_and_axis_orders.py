@@ -151,3 +151,16 @@ def test_missing_compresso_module_is_unsupported_data(monkeypatch: pytest.Monkey
     with pytest.raises(UnsupportedDataError, match=r"codec 'compresso' needs the Python package 'compresso'"):
         ds = wk.explore(str(root / "data" / "cloud-volume" / "test_seg_unsharded"))
         next(iter(ds.layers.values())).read((0, 0, 0), (256, 256, 64), mag=(4, 4, 1))
+
+
+def test_missing_imagecodecs_is_unsupported_data_for_blosc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numcodecs
+    import zarr
+
+    arr = zarr.create_array(tmp_path / "b.zarr", shape=(8, 8, 8), chunks=(4, 4, 4), dtype="uint8",
+                            zarr_format=2, compressors=numcodecs.Blosc())
+    arr[...] = 3
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    with pytest.raises(UnsupportedDataError, match=r"codec 'blosc' needs .*pip install imagecodecs"):
+        ds = wk.explore(str(tmp_path / "b.zarr"))
+        next(iter(ds.layers.values())).read((0, 0, 0), (8, 8, 8))

@@ -71,6 +71,7 @@ from ..errors import (
 )
 from ..storage import RequestMeter, SourceURI, Storage
 from ..units import NANOMETERS_PER_UNIT, normalize_unit
+from ._codecs import codec_module
 from .base import (
     AdditionalAxis,
     ArrayReader,
@@ -812,6 +813,9 @@ class N5Reader(ArrayReader):
         self._base = path.fs_path.rstrip("/") if not path.query else None
         self._be_dtype = meta.dtype.newbyteorder(">")
         self._swap = not self._be_dtype.isnative and meta.dtype.itemsize > 1
+        kind = meta.compression["type"]
+        if kind in ("blosc", "zstd", "lz4"):  # a missing module: say so now, not per block
+            codec_module("imagecodecs", kind, f"{path.url}/{ATTRIBUTES}")
         self._decompress = _decompressor(meta.compression)
         self._ndim = meta.ndim
         self._head = struct.Struct(f">HH{meta.ndim}I")

@@ -492,7 +492,12 @@ def _numcodecs_decoder(config: dict[str, Any], where: str) -> BytesDecoder:
 _V3_BYTES_CODECS = ("gzip", "zstd", "blosc", "crc32c")
 
 
+_IMAGECODECS_CODECS = frozenset({"gzip", "zstd", "blosc"})
+
+
 def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, expected: int | None) -> BytesDecoder:
+    if name in _IMAGECODECS_CODECS:
+        codec_module("imagecodecs", name, where)  # a missing module: say so now
     if name == "gzip":
         return _gzip_decoder(expected)
     if name == "zstd":
@@ -508,6 +513,8 @@ def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, expected: int 
 
 def _v2_bytes_decoder(config: dict[str, Any], where: str, expected: int | None) -> BytesDecoder:
     cid = config.get("id")
+    if cid in _IMAGECODECS_CODECS:
+        codec_module("imagecodecs", str(cid), where)
     if cid == "gzip":
         return _gzip_decoder(expected)
     if cid == "zlib":
