@@ -31,6 +31,8 @@ CASES = (
     "precomputed_jpeg_uint8",
     "precomputed_segmentation_cseg_uint64",
     "precomputed_sharded_murmur_gzip_uint16",
+    "cloudvolume_compresso_uint32",  # the compresso package
+    "precomputed_jxl_uint8",  # imagecodecs' JPEG XL
 )
 # Third-party data (../shared/realworld): (folder under data/, truth file, layer, mag, offset, size)
 REALWORLD = (
