@@ -122,8 +122,7 @@ def _layer_rgba(layer: Layer, s: Mapping[str, Any], values: np.ndarray, selected
 
 
 def layer_segment_colors(layer: Layer) -> dict[str, Any] | None:
-    meta = getattr(layer, "segment_metadata", None)
-    return meta if isinstance(meta, dict) else None
+    return layer.segment_metadata
 
 
 def _draw_annotations(rgba: np.ndarray, view: ViewSpec, items: Sequence[Mapping[str, Any]]) -> None:
@@ -152,7 +151,7 @@ def _draw_annotations(rgba: np.ndarray, view: ViewSpec, items: Sequence[Mapping[
         pts = a["points"]
         if a["type"] == "point":
             if abs(math.floor(pts[0][w]) - here) <= 1:
-                dot(*screen(pts[0]), color)
+                dot(*screen([c + 0.5 for c in pts[0]]), color)
         elif a["type"] == "line":
             if min(pts[0][w], pts[1][w]) - 1 <= here <= max(pts[0][w], pts[1][w]) + 1:
                 seg(screen(pts[0]), screen(pts[1]), color)

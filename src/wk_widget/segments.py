@@ -1,8 +1,8 @@
 """Segment selection and segment colours of segmentation layers.
 
 Twin of js/src/segments.ts: which ids are drawn (all, only the selected ones, all but the
-hidden ones), how a selected id stands out (opaque and lighter), and the colours an OME
-`image-label` gives. `render.segment_color` gives every other id its hashed colour.
+hidden ones), how a selected id stands out (opaque and lighter), with the colours an OME
+`image-label` gives (`formats.ngff.image_label_segments`). `render.segment_color` gives every other id its hashed colour.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from ._protocol import SEGMENT_MODES
 from .render import segment_color
 
-__all__ = ["SEGMENT_MODES", "image_label_segments", "normalize_ids", "normalize_selection", "render_segments"]
+__all__ = ["SEGMENT_MODES", "normalize_ids", "normalize_selection", "render_segments"]
 MAX_SELECTED = 10_000
 _U64 = 0xFFFFFFFFFFFFFFFF
 
@@ -59,46 +59,6 @@ def normalize_selection(value: Any) -> dict[str, list[int]]:
         if clean:
             out[str(name)] = clean
     return out
-
-
-def image_label_segments(image_label: Any) -> dict[str, dict[str, Any]] | None:
-    """OME-NGFF `image-label` -> {str(id): {"color": [r, g, b], "properties": {...}}}.
-
-    Only well-formed entries are kept; None when the metadata gives nothing usable.
-    """
-    if not isinstance(image_label, Mapping):
-        return None
-    out: dict[str, dict[str, Any]] = {}
-    colors = image_label.get("colors")
-    for entry in colors if isinstance(colors, list) else []:
-        if not isinstance(entry, Mapping):
-            continue
-        rgba = entry.get("rgba")
-        try:
-            sid = _segment_id(entry.get("label-value"), "image-label")
-        except ValueError:
-            continue
-        if (
-            isinstance(rgba, list)
-            and len(rgba) in (3, 4)
-            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgba)
-        ):
-            out.setdefault(str(sid), {})["color"] = [int(c) for c in rgba[:3]]
-    props = image_label.get("properties")
-    for entry in props if isinstance(props, list) else []:
-        if not isinstance(entry, Mapping):
-            continue
-        try:
-            sid = _segment_id(entry.get("label-value"), "image-label")
-        except ValueError:
-            continue
-        extra = {
-            str(k): v for k, v in entry.items()
-            if k != "label-value" and isinstance(v, str | int | float | bool)
-        }
-        if extra:
-            out.setdefault(str(sid), {})["properties"] = extra
-    return out or None
 
 
 def render_segments(

@@ -184,7 +184,7 @@ def layer_info(layer: Layer) -> dict[str, Any]:
                 for a in layer.additional_axes
             ],
             "default_view": dict(layer.default_view_configuration or {}) or None,
-            "segments": getattr(layer, "segment_metadata", None),
+            "segments": layer.segment_metadata,
         }
     )
 
