@@ -138,7 +138,7 @@ export class Controller {
       geometry: (p) => this.geometry(p),
       setView: (position, zoom) => this.setView(position, zoom),
       zoom: () => this.zoom,
-      redraw: () => { this.colorCache.clear(); this.bump(); },
+      redraw: () => this.bump(),
       samples: (name) => this.visibleSamples(name),
       canvases: () => this.visiblePlanes().map((p) => {
         const r = this.views[p].el.getBoundingClientRect();

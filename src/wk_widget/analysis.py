@@ -38,6 +38,7 @@ ClickCallback = Callable[[dict[str, Any]], Any]
 ANALYSIS_SETTINGS = frozenset({"colormap", "invert", "gamma", "segments_shown", "hidden_segments"})
 MAX_GAMMA = 10.0
 SNAPSHOT_SIZE = (800, 600)  # the static image left in the notebook's output
+SNAPSHOT_TIMEOUT_S = 10.0  # a slow source must not hold up displaying the widget
 
 
 def analysis_defaults(layer: Layer) -> dict[str, Any]:
@@ -211,9 +212,12 @@ class AnalysisMixin(traitlets.HasTraits):
         )
 
     # -- pictures and links -----------------------------------------------------------------
-    def screenshot(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+    def screenshot(
+        self, width: int | None = None, height: int | None = None, *, timeout: float = 120.0
+    ) -> np.ndarray:
         """The current views as a uint8 RGBA array (height, width, 4), rendered in Python
-        from the same data and settings as the browser (no browser needed)."""
+        from the same data and settings as the browser (no browser needed); the views are
+        laid out as in the widget (XY | YZ over XZ in "ortho")."""
         from .screenshot import render_views
 
         return render_views(
@@ -227,6 +231,7 @@ class AnalysisMixin(traitlets.HasTraits):
             annotations=self.annotations,
             width=int(width or SNAPSHOT_SIZE[0]),
             height=int(height or (self.height if self.height >= 120 else SNAPSHOT_SIZE[1])),
+            timeout=timeout,
         )
 
     def to_neuroglancer_url(self, base: str | None = None) -> str:
@@ -274,7 +279,7 @@ class AnalysisMixin(traitlets.HasTraits):
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
         if isinstance(data, dict) and self.dataset is not None:
             try:
-                rgba = self.screenshot(*SNAPSHOT_SIZE)
+                rgba = self.screenshot(*SNAPSHOT_SIZE, timeout=SNAPSHOT_TIMEOUT_S)
                 png = base64.b64encode(render.encode_image(rgba, "png")).decode("ascii")
                 data = {**data, "image/png": png}
             except Exception as exc:  # the widget itself must still show

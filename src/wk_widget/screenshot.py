@@ -236,7 +236,12 @@ def render_views(
             render_view_async(ds, layers, settings, view, selected, annotations) for view in views
         )))
 
-    images = asyncio.run_coroutine_threadsafe(all_views(), io_loop()).result(timeout)
+    fut = asyncio.run_coroutine_threadsafe(all_views(), io_loop())
+    try:
+        images = fut.result(timeout)
+    except BaseException:
+        fut.cancel()  # a timeout or an interrupt stops the reads too
+        raise
     for (_, x, y), img in zip(cells, images, strict=True):
         canvas[y: y + img.shape[0], x: x + img.shape[1]] = img
     return canvas
