@@ -141,6 +141,7 @@ export class Analysis {
         setMode: (n, mode) => this.host.updateSetting(n, { segments_shown: mode }),
         setHidden: (n, ids) => this.host.updateSetting(n, { hidden_segments: ids }),
         customColor: (n, id) => this.host.info()?.layers.find((l) => l.name === n)?.segments?.[String(id)]?.color ?? null,
+        properties: (n, id) => this.host.info()?.layers.find((l) => l.name === n)?.segments?.[String(id)]?.properties ?? null,
       });
     }
     this.rowControls.set(name, { sig, el: ctl.el, refresh: () => ctl.refresh() });

@@ -380,3 +380,28 @@ def test_protocol_constants_match_the_js_twin() -> None:
     assert "COLORMAP_NAMES = [" + ", ".join(f'"{c}"' for c in P.COLORMAPS) + "]" in ts
     assert "SEGMENT_MODE_NAMES = [" + ", ".join(f'"{c}"' for c in P.SEGMENT_MODES) + "]" in ts
     assert "ANNOTATION_TYPE_NAMES = [" + ", ".join(f'"{c}"' for c in P.ANNOTATION_TYPES) + "]" in ts
+
+
+def test_ome_image_label_colours_reach_the_views_and_pictures(volumes: dict[str, Any], tmp_path: Path) -> None:
+    import zarr
+
+    root = tmp_path / "withlabels.zarr"
+    _ngff(root, [volumes["img"][:8, :64, :64].copy()], "img")
+    seg = volumes["seg"][:8, :64, :64].copy()
+    _ngff(root / "labels" / "cells", [seg], "cells")
+    zarr.open_group(str(root / "labels"), mode="a", zarr_format=2).attrs["labels"] = ["cells"]
+    sid = int(seg[4, 10, 10])
+    zarr.open_group(str(root / "labels" / "cells"), mode="a", zarr_format=2).attrs["image-label"] = {
+        "version": "0.4",
+        "colors": [{"label-value": sid, "rgba": [12, 34, 56, 255]}],
+        "properties": [{"label-value": sid, "cell type": "neuron"}],
+    }
+    server = serve_directory(tmp_path, "labels-data")
+    v = Viewer(server.url + "/withlabels.zarr")
+    info = {layer["name"]: layer for layer in v.dataset_info["layers"]}
+    assert info["labels-cells"]["segments"] == {str(sid): {"color": [12, 34, 56], "properties": {"cell type": "neuron"}}}
+    v.plane, v.position, v.zoom = "xy", [32.0, 32.0, 4.0], 1.0
+    v.update_layer("img", visible=False)
+    v.update_layer("labels-cells", opacity=1.0)
+    shot = v.screenshot(64, 64)
+    assert shot[10, 10, :3].tolist() == [12, 34, 56]

@@ -13,6 +13,7 @@ export interface SegmentListHost {
   setMode(layer: string, mode: SegmentMode): void;
   setHidden(layer: string, ids: number[]): void;
   customColor(layer: string, id: number): number[] | null;
+  properties(layer: string, id: number): Record<string, unknown> | null; // OME image-label
 }
 
 const MODE_LABELS: Record<SegmentMode, string> = { all: "all", selected: "only selected", all_but_hidden: "all but hidden" };
@@ -59,7 +60,9 @@ export class SegmentList {
     this.ids.replaceChildren(...sel.map((id) => {
       const rgb = this.host.customColor(this.layer, id) ?? segmentColor(...idWords(id));
       const isHidden = hidden.includes(id);
-      return h("span", { className: "wk-segment-chip", testid: "wk-segment-chip", dataset: { id: String(id), layer: this.layer } },
+      const props = this.host.properties(this.layer, id);
+      const title = props ? Object.entries(props).map(([k, v]) => `${k}: ${String(v)}`).join("\n") : "";
+      return h("span", { className: "wk-segment-chip", testid: "wk-segment-chip", dataset: { id: String(id), layer: this.layer }, title },
         h("span", { className: "wk-swatch", style: `background:${rgbToHex(rgb)}` }),
         h("span", { text: String(id) }),
         h("button", {
