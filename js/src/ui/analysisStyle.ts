@@ -11,6 +11,7 @@ export const ANALYSIS_CSS = `
 .wk-help-overlay td { padding: 2px 6px; vertical-align: top; border-bottom: 1px solid #333; }
 .wk-help-overlay kbd { display: inline-block; padding: 0 4px; border: 1px solid #777; border-radius: 3px; background: #333; font-family: monospace; }
 .wk-help-head { display: flex; justify-content: space-between; align-items: center; margin-bottom: 6px; }
+.wk-help-head button { color: #111; background: #ddd; min-width: 24px; }
 .wk-contrast { margin: 4px 0; }
 .wk-histogram { display: block; width: 100%; max-width: 220px; height: 44px; cursor: ew-resize; touch-action: none; }
 .wk-cmap-bar { height: 6px; max-width: 220px; margin: 2px 0 4px; }
