@@ -20,7 +20,12 @@ stops it. Kinds:
 
 Goals: warm < 50 ms, cold first paint < 500 ms. Medians over --runs.
 
-    .venv/bin/python benchmarks/browser_tiles.py [--runs 5] [--latency-ms 20] [--json out.json]
+``--config analysis`` measures the same with the analysis tools busy: a uint32
+segmentation layer over the volume (same chunks and mags) with 3 selected segments, the
+colour layer in the viridis map with gamma 0.8, and 300 annotations (points, lines and
+boxes) spread over the regions visited.
+
+    .venv/bin/python benchmarks/browser_tiles.py [--runs 5] [--latency-ms 20] [--config plain|analysis] [--json out.json]
 """
 
 from __future__ import annotations
@@ -93,22 +98,48 @@ async (el, [position, zoom, clear, timeout]) => {
 # --------------------------------------------------------------------------- data
 
 
+def multiscales(name: str) -> list[dict[str, Any]]:
+    """NGFF 0.4 multiscales metadata of the benchmark's arrays (mags 1, 2-2-1, 4-4-1)."""
+    return [
+        {
+            "version": "0.4",
+            "name": name,
+            "axes": [{"name": a, "type": "space", "unit": "nanometer"} for a in "zyx"],
+            "datasets": [
+                {
+                    "path": f"s{level}",
+                    "coordinateTransformations": [
+                        {"type": "scale", "scale": [VOXEL_SIZE_ZYX[0], VOXEL_SIZE_ZYX[1] * f, VOXEL_SIZE_ZYX[2] * f]}
+                    ],
+                }
+                for level, f in enumerate((1, 2, 4))
+            ],
+        }
+    ]
+
+
+def _new_group(path: Path) -> tuple[Path, Any]:
+    """An empty zarr v2 group beside `path`, renamed to it once written."""
+    import shutil
+
+    import zarr
+
+    tmp = path.with_suffix(".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    print(f"writing {path} (once) ...", flush=True)
+    return tmp, zarr.open_group(str(tmp), mode="w", zarr_format=2)
+
+
 def write_dataset() -> Path:
     """The benchmark volume as OME-NGFF 0.4 (written once, then reused)."""
     import numcodecs
-    import zarr
 
     path = CACHE / "volume.ome.zarr"
     if (path / ".zattrs").exists():
         return path
-    tmp = path.with_suffix(".tmp")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp)
-    print(f"writing {path} (once) ...", flush=True)
+    tmp, root = _new_group(path)
     rng = np.random.default_rng(3)
-    root = zarr.open_group(str(tmp), mode="w", zarr_format=2)
     nz, ny, nx = SHAPE_ZYX
     y = np.arange(ny, dtype=np.float32)[:, None]
     x = np.arange(nx, dtype=np.float32)[None, :]
@@ -129,22 +160,35 @@ def write_dataset() -> Path:
             slab[dz] = np.clip(pattern + cells + rng.integers(0, 12, (ny, nx)), 0, 255).astype(np.uint8)
         for arr, f in levels:
             arr[z0 : z0 + CHUNK[0]] = slab[:, ::f, ::f]
-    root.attrs["multiscales"] = [
-        {
-            "version": "0.4",
-            "name": "bench",
-            "axes": [{"name": a, "type": "space", "unit": "nanometer"} for a in "zyx"],
-            "datasets": [
-                {
-                    "path": f"s{level}",
-                    "coordinateTransformations": [
-                        {"type": "scale", "scale": [VOXEL_SIZE_ZYX[0], VOXEL_SIZE_ZYX[1] * f, VOXEL_SIZE_ZYX[2] * f]}
-                    ],
-                }
-                for level, f in enumerate((1, 2, 4))
-            ],
-        }
-    ]
+    root.attrs["multiscales"] = multiscales("bench")
+    tmp.rename(path)
+    return path
+
+
+def write_labels() -> Path:
+    """A uint32 segmentation over the benchmark volume: blocks of 96 x 80 x 16 voxels with
+    one id each (written once, then reused)."""
+    import numcodecs
+
+    path = CACHE / "labels.ome.zarr"
+    if (path / ".zattrs").exists():
+        return path
+    tmp, root = _new_group(path)
+    nz, ny, nx = SHAPE_ZYX
+    compressor = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+    for level, f in enumerate((1, 2, 4)):
+        arr = root.create_array(
+            f"s{level}", shape=(nz, ny // f, nx // f), chunks=CHUNK, dtype="uint32",
+            compressors=compressor, chunk_key_encoding={"name": "v2", "separator": "/"},
+        )  # fmt: skip
+        for z0 in range(0, nz, CHUNK[0]):
+            for y0 in range(0, ny // f, 256):
+                z = np.arange(z0, z0 + CHUNK[0])[:, None, None]
+                y = (np.arange(y0, min(y0 + 256, ny // f)) * f)[None, :, None]
+                x = (np.arange(nx // f) * f)[None, None, :]
+                ids = (x // 96) + 32 * (y // 80) + 1024 * (z // 16) + 1
+                arr[z0 : z0 + CHUNK[0], y0 : y0 + ids.shape[1]] = ids.astype(np.uint32)
+    root.attrs["multiscales"] = multiscales("labels")
     tmp.rename(path)
     return path
 
@@ -152,12 +196,27 @@ def write_dataset() -> Path:
 # --------------------------------------------------------------------------- browser
 
 
-def notebook_cells(url: str, height: int, position: list[float]) -> list[str]:
+def analysis_setup(labels_url: str) -> str:
+    """Notebook code that turns the analysis tools on (config "analysis")."""
+    return (
+        f"viewer.add_layers({labels_url!r})\n"
+        "_seg = [l.name for l in viewer.dataset if l.category == 'segmentation'][0]\n"
+        "_img = [l.name for l in viewer.dataset if l.category == 'color'][0]\n"
+        "viewer.selected_segments = {_seg: [1 + 5 + 32 * 4 + 1024 * 2, 1 + 12 + 32 * 9 + 1024 * 2, 1 + 20 + 32 * 14 + 1024 * 2]}\n"
+        "viewer.update_layer(_img, colormap='viridis', gamma=0.8)\n"
+        "import random as _r\n_r.seed(1)\n"
+        "viewer.annotations = [{'type': t, 'points': [[_r.randrange(2048), _r.randrange(2048), _r.randrange(28, 36)] for _ in range(1 if t == 'point' else 2)]}"
+        " for t in ['point', 'line', 'box'] * 100]\n"
+    )
+
+
+def notebook_cells(url: str, height: int, position: list[float], setup: str = "") -> list[str]:
     return [
         "import wk_widget as wk\n"
         f"ds = wk.explore({url!r})\n"
         f"viewer = wk.Viewer(ds, plane='xy', height={height})\n"
-        f"viewer.position = {position!r}\n"
+        + setup
+        + f"viewer.position = {position!r}\n"
         "viewer.zoom = 1.0\n"
         "viewer",
     ]
@@ -213,9 +272,10 @@ def measure(
     return out
 
 
-def run(runs: int, latency_ms: float) -> dict[str, Any]:
+def run(runs: int, latency_ms: float, config: str = "plain") -> dict[str, Any]:
     isolate_cloud_env()
     data = write_dataset()
+    labels = write_labels() if config == "analysis" else None
     results: dict[str, list[float]] = {}
     details: dict[str, list[dict[str, float]]] = {}
 
@@ -225,6 +285,7 @@ def run(runs: int, latency_ms: float) -> dict[str, Any]:
 
     with HttpServer(CACHE / "http-root", latency_ms=latency_ms) as http, JupyterLab() as lab, Browser() as browser:
         url = f"{http.publish(data.parent, 'bench')}/{data.name}"
+        setup = analysis_setup(f"{url.rsplit('/', 1)[0]}/{labels.name}") if labels is not None else ""
         viewport, height = calibrate(lab, browser, url)
         # Regions of 1024 x 768 mag-1 voxels that do not overlap (centers), z in the middle.
         regions = [[512.0 + 1024 * (i % 2), 384.0 + 768 * (i // 2), 32.0] for i in range(4)]
@@ -234,7 +295,7 @@ def run(runs: int, latency_ms: float) -> dict[str, Any]:
             page.set_viewport_size(viewport)
             name = f"bench-{run_index}.ipynb"
             before = http.stats()["requests"]
-            nb, widget = open_viewer(lab, browser, page, name, notebook_cells(url, height, regions[0]))
+            nb, widget = open_viewer(lab, browser, page, name, notebook_cells(url, height, regions[0], setup))
             try:
                 assert canvas_size(widget) == VIEW, canvas_size(widget)
                 d = widget.data()
@@ -256,6 +317,7 @@ def run(runs: int, latency_ms: float) -> dict[str, Any]:
     summary = {kind: round(statistics.median(values), 1) for kind, values in results.items()}
     return {
         "view": VIEW,
+        "config": config,
         "latency_ms": latency_ms,
         "runs": runs,
         "median_ms": summary,
@@ -270,10 +332,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="fresh kernels (each: all kinds)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--config", choices=("plain", "analysis"), default="plain",
+                        help="analysis: a segmentation layer with selected segments, a colour map, 300 annotations")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    out = run(args.runs, args.latency_ms)
-    print(f"\nXY view {VIEW[0]}x{VIEW[1]} px, zoom 1, HTTP latency {args.latency_ms:g} ms, {args.runs} runs (medians):")
+    out = run(args.runs, args.latency_ms, args.config)
+    print(f"\nXY view {VIEW[0]}x{VIEW[1]} px, zoom 1, HTTP latency {args.latency_ms:g} ms, config {args.config}, {args.runs} runs (medians):")
     for kind, ms in out["median_ms"].items():
         goal = GOALS_MS["warm"] if kind.startswith(("warm", "small")) else GOALS_MS.get(kind)
         verdict = "" if goal is None else ("  ok" if ms < goal else f"  MISSES goal < {goal:g} ms")

@@ -126,54 +126,6 @@ export function colorizeIntensity(
   }
 }
 
-/**
- * Segment ids -> packed RGBA with hashed colors; id 0 is transparent. The hovered id
- * (hoverLo/hoverHi, or none when hoverLo is null) is drawn lighter and opaque.
- * 64-bit ids come as two words per value (`words64`); signed 8..32-bit ids are
- * sign-extended, as in Python.
- */
-export function colorizeSegmentation(
-  values: NumericArray, n: number, out: Uint32Array, alpha: number,
-  hoverLo: number | null, hoverHi: number, words64 = false,
-): void {
-  const a = Math.max(0, Math.min(255, Math.round(alpha)));
-  let lastLo = -1;
-  let lastHi = -1;
-  let lastColor = 0;
-  const signed = values instanceof Int8Array || values instanceof Int16Array || values instanceof Int32Array;
-  for (let k = 0; k < n; k++) {
-    let lo: number;
-    let hi: number;
-    if (words64) {
-      lo = values[2 * k]!;
-      hi = values[2 * k + 1]!;
-    } else {
-      const v = values[k]!;
-      lo = v >>> 0;
-      hi = signed && v < 0 ? 0xffffffff : 0;
-    }
-    if (lo === lastLo && hi === lastHi) {
-      out[k] = lastColor;
-      continue;
-    }
-    let c: number;
-    if (lo === 0 && hi === 0) {
-      c = 0;
-    } else {
-      const [r, g, b] = segmentColor(lo, hi);
-      if (hoverLo !== null && lo === hoverLo && hi === hoverHi) {
-        c = packRGBA((r + 255) >> 1, (g + 255) >> 1, (b + 255) >> 1, 255);
-      } else {
-        c = packRGBA(r, g, b, a);
-      }
-    }
-    lastLo = lo;
-    lastHi = hi;
-    lastColor = c;
-    out[k] = c;
-  }
-}
-
 /** A contrast range from the data: the 0.5th..99.5th percentiles (of a sample). */
 export function autoRange(values: NumericArray, n: number, words64 = false): [number, number] | null {
   const stride = Math.max(1, Math.floor(n / 16384));

@@ -2,7 +2,9 @@
 // the form together. One Controller per rendered view of the widget.
 
 import type { AnyModel } from "@anywidget/types";
-import { autoRange, colorizeIntensity, colorizeSegmentation, idWords, type NumericArray } from "./colors";
+import { Analysis } from "./analysis";
+import { autoRange, idWords, type NumericArray } from "./colors";
+import { sampleValues } from "./histogram";
 import { debounce, formatBytes, h, setData, setText, setVisible } from "./dom";
 import { AddLayerForm } from "./form";
 import { LayerPanel } from "./layers";
@@ -14,6 +16,7 @@ import {
   type ViewMode, type WidgetModel,
 } from "./protocol";
 import { CSS } from "./style";
+import { ANALYSIS_CSS } from "./ui/analysisStyle";
 import {
   AXES, PLANE_AXES, chooseMag, clampZoom, coarserMags, formatLength, formatPhysical, formatVoxel,
   panBy, pixelsPerVoxel, scaleBar, screenToVoxel, sliceIndex, tileKey, tileScreenRect, unitsPerPixel, visibleTiles,
@@ -41,15 +44,6 @@ interface ColorEntry {
   canvas: HTMLCanvasElement;
 }
 
-function defaultRange(elementClass: string): [number, number] {
-  switch (elementClass) {
-    case "int8": return [-128, 127];
-    case "uint16": return [0, 65535];
-    case "int16": return [-32768, 32767];
-    default: return [0, 255];
-  }
-}
-
 function isEditable(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null;
   if (!el || !el.tagName) return false;
@@ -73,6 +67,7 @@ export class Controller {
   private readonly views: Record<Plane, SliceView>;
   private readonly form: AddLayerForm;
   private readonly panel: LayerPanel;
+  private readonly analysis: Analysis;
   private readonly tm: TileManager;
   // colorized tiles (4 bytes per pixel, as canvases): the most recently drawn ones only
   private readonly colorCache = new LRU<string, ColorEntry>(512);
@@ -133,9 +128,27 @@ export class Controller {
         onError: () => this.scheduleFrame(),
       },
     );
-    const style = h("style", { text: CSS });
+    const style = h("style", { text: CSS + ANALYSIS_CSS });
     this.form = new AddLayerForm(model, (content) => this.request(content));
+    this.analysis = new Analysis(model, {
+      info: () => this.info,
+      settings: () => this.settings,
+      updateSetting: (name, patch) => this.updateSetting(name, patch),
+      valueAt: (layer, s, plane, voxel) => this.valueAtVoxel(layer, s, plane, voxel)?.value ?? null,
+      geometry: (p) => this.geometry(p),
+      setView: (position, zoom) => this.setView(position, zoom),
+      zoom: () => this.zoom,
+      redraw: () => this.bump(),
+      samples: (name) => this.visibleSamples(name),
+      canvases: () => this.visiblePlanes().map((p) => {
+        const r = this.views[p].el.getBoundingClientRect();
+        const base = this.viewsEl.getBoundingClientRect();
+        return { canvas: this.views[p].canvas, x: r.left - base.left, y: r.top - base.top };
+      }),
+      listen: (name, cb) => this.listen(name, cb),
+    });
     this.panel = new LayerPanel({
+      rowExtras: (layer) => this.analysis.rowExtras(layer),
       info: () => this.info,
       settings: () => this.settings,
       updateSetting: (name, patch) => this.updateSetting(name, patch),
@@ -155,6 +168,7 @@ export class Controller {
       jump: (p: Plane, sx: number, sy: number) => this.setView(screenToVoxel(this.geometry(p), sx, sy), this.zoom),
       stepSlice: (p: Plane, d: number) => this.stepSlice(p, d),
       resized: () => this.scheduleFrame(),
+      click: (p: Plane, sx: number, sy: number, mods: { shift: boolean; ctrl: boolean; meta: boolean; alt: boolean }) => this.analysis.click(p, sx, sy, mods),
     };
     this.views = { xy: new SliceView("xy", callbacks), xz: new SliceView("xz", callbacks), yz: new SliceView("yz", callbacks) };
     this.placeholder = h("div", { className: "wk-placeholder", testid: "wk-placeholder", text: "Add a layer above (or call viewer.add_layers(uri)) to start." });
@@ -165,7 +179,7 @@ export class Controller {
     this.viewsEl = h("div", {
       className: "wk-views", testid: "wk-views",
       attrs: { tabindex: "0", "aria-label": "slice views; drag to pan, wheel to zoom, , and . to step slices" },
-    }, this.views.xy.el, this.views.yz.el, this.views.xz.el, this.infoCell, this.placeholder, this.loading);
+    }, this.views.xy.el, this.views.yz.el, this.views.xz.el, this.infoCell, this.placeholder, this.loading, this.analysis.help.el);
     this.positionEl = h("span", { testid: "wk-position" });
     this.cursorEl = h("span", { testid: "wk-cursor" });
     this.valueEl = h("span", { testid: "wk-value" });
@@ -179,6 +193,7 @@ export class Controller {
       h("span", { className: "wk-muted", text: "Views" }), this.modeSelect,
       h("button", { testid: "wk-zoom-in", text: "+", title: "zoom in (+)", on: { click: () => this.zoomBy(1 / 1.5) } }),
       h("button", { testid: "wk-zoom-out", text: "−", title: "zoom out (-)", on: { click: () => this.zoomBy(1.5) } }),
+      this.analysis.toolbar,
       h("span", { className: "wk-help", text: "drag: pan · wheel: zoom · , . or shift+wheel: slice · double-click: move there · 1–4: views" }),
     );
     const bar = h("div", { className: "wk-bar", testid: "wk-statusbar" },
@@ -191,6 +206,7 @@ export class Controller {
       style, this.form.el, toolbar,
       h("div", { className: "wk-main" }, this.viewsEl, this.panel.el),
       bar, this.errorEl);
+    this.panel.el.append(this.analysis.annotationList.el);
     el.append(this.root);
 
     const onKey = (e: KeyboardEvent): void => this.onKey(e);
@@ -203,7 +219,7 @@ export class Controller {
     this.listen("position", () => { if (!this.suppress) { this.readView(); this.scheduleFrame(); } });
     this.listen("zoom", () => { if (!this.suppress) { this.readView(); this.scheduleFrame(); } });
     this.listen("plane", () => { if (!this.suppress) { this.readView(); this.applyMode(); } });
-    this.listen("layer_settings", () => { if (!this.suppress) { this.readSettings(); this.panel.update(); this.bump(); } });
+    this.listen("layer_settings", () => { if (!this.suppress) { this.readSettings(); this.panel.update(); this.analysis.refresh(); this.bump(); } });
     this.listen("dataset_info", () => this.readInfo());
     this.listen("height", () => this.applyHeight());
 
@@ -213,7 +229,7 @@ export class Controller {
     this.applyMode();
     this.applyHeight();
     this.retryTimer = setInterval(() => { if (this.tm.queued > 0) this.scheduleFrame(); }, 2000);
-    this.statsTimer = setInterval(() => this.panel.refreshLive(), 1000);
+    this.statsTimer = setInterval(() => { this.panel.refreshLive(); this.analysis.refresh(); }, 1000);
     const api = this.debugApi();
     (this.el as HTMLElement & { __wk?: unknown }).__wk = api;
     (this.root as HTMLElement & { __wk?: unknown }).__wk = api;
@@ -346,6 +362,7 @@ export class Controller {
     this.settings = this.settings.map((s) => (s.name === name ? { ...s, ...patch } : s));
     this.syncState();
     this.panel.refresh();
+    this.analysis.refresh();
     this.bump();
     if (this.hover) this.updateHover();
   }
@@ -409,21 +426,22 @@ export class Controller {
     this.scheduleFrame();
   }
 
-  private autoContrast(name: string): void {
+  /** Samples of a layer's values in the target tiles of the active view (contrast, histogram). */
+  private visibleSamples(name: string, max = 4096): number[] {
     const layer = this.info?.layers.find((l) => l.name === name);
     const s = this.settings.find((x) => x.name === name);
-    if (!layer || !s) return;
+    if (!layer || !s) return [];
     const plan = this.planLayer(this.geometry(this.active), layer, s);
     const samples: number[] = [];
     for (const t of plan.targetTiles) {
       const tile = this.tm.peek(t.key);
-      if (!tile?.data) continue;
-      const n = tile.data.w * tile.data.h;
-      const stride = Math.max(1, Math.floor(n / 4096));
-      for (let k = 0; k < n; k += stride) {
-        samples.push(tile.data.words64 ? tile.data.values[2 * k]! + tile.data.values[2 * k + 1]! * 4294967296 : tile.data.values[k]!);
-      }
+      if (tile?.data) sampleValues(tile.data.values, tile.data.w * tile.data.h, tile.data.words64, max, samples);
     }
+    return samples;
+  }
+
+  private autoContrast(name: string): void {
+    const samples = this.visibleSamples(name);
     if (samples.length === 0) return;
     const r = autoRange(Float64Array.from(samples) as NumericArray, samples.length);
     if (r) this.updateSetting(name, { range: r });
@@ -439,6 +457,11 @@ export class Controller {
 
   private onKey(e: KeyboardEvent): void {
     if (isEditable(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (this.analysis.key(e)) {
+      e.preventDefault();
+      e.stopPropagation();
+      return;
+    }
     const step = e.shiftKey ? 10 : 1;
     const g = this.geometry(this.active);
     const panPx = Math.max(16, Math.min(g.width, g.height) / 8) * (e.shiftKey ? 4 : 1);
@@ -692,6 +715,7 @@ export class Controller {
       const bar = scaleBar(unitsPerPixel(g.zoom, g.voxelSize), Math.min(120, g.width / 4), this.info.unit);
       view.setScaleBar(bar.px, bar.label);
       setData(view.el, "scaleBar", String(bar.value));
+      this.analysis.drawOverlay(ctx, plane, g, dpr);
     } else {
       view.setScaleBar(0, "");
     }
@@ -705,14 +729,12 @@ export class Controller {
 
   private colorized(tile: CachedTile, layer: LayerInfo, s: LayerSettings): HTMLCanvasElement {
     const data = tile.data!;
-    let lut: string;
-    if (layer.category === "segmentation") {
-      const hov = this.hovered.get(layer.name);
-      lut = `s|${Math.round(s.opacity * 255)}|${hov ? `${hov.lo},${hov.hi}` : ""}`;
-    } else {
-      const range = s.range ?? defaultRange(layer.element_class);
-      lut = `c|${range[0]},${range[1]}|${s.color.join(",")}`;
-    }
+    const seg = layer.category === "segmentation";
+    const hov = seg ? this.hovered.get(layer.name) : undefined;
+    const params = seg ? null : this.analysis.colorParams(layer, s);
+    const lut = params
+      ? `c|${this.analysis.colorKey(params)}`
+      : `s|${Math.round(s.opacity * 255)}|${hov ? `${hov.lo},${hov.hi}` : ""}|${this.analysis.segmentKey(layer.name, s)}`;
     const entry = this.colorCache.get(tile.key);
     if (entry && entry.tile === tile && entry.lut === lut) return entry.canvas;
     const canvas = entry?.canvas ?? document.createElement("canvas");
@@ -721,13 +743,8 @@ export class Controller {
     const img = new ImageData(data.w, data.h);
     const out = new Uint32Array(img.data.buffer);
     const n = data.w * data.h;
-    if (layer.category === "segmentation") {
-      const hov = this.hovered.get(layer.name);
-      colorizeSegmentation(data.values, n, out, Math.round(Math.max(0, Math.min(1, s.opacity)) * 255), hov ? hov.lo : null, hov ? hov.hi : 0, data.words64);
-    } else {
-      const range = s.range ?? defaultRange(layer.element_class);
-      colorizeIntensity(data.values, n, range[0], range[1], s.color, out, data.words64);
-    }
+    if (params) this.analysis.colorizeColor(params, data.values, n, out, data.words64);
+    else this.analysis.colorizeSegmentation(layer, s, data.values, n, out, hov ? [hov.lo, hov.hi] : null, data.words64);
     canvas.getContext("2d")?.putImageData(img, 0, 0);
     this.colorCache.set(tile.key, { lut, tile, canvas });
     return canvas;
@@ -877,6 +894,14 @@ export class Controller {
       setView: (position: Vec3, zoom?: number) => this.setView(position, zoom ?? this.zoom),
       setMode: (mode: ViewMode) => this.setMode(mode),
       hoverAt: (plane: Plane, sx: number, sy: number) => { this.hover = { plane, sx, sy }; this.updateHover(); },
+      analysis: () => this.analysis.debugState(),
+      screenOf: (plane: Plane, voxel: Vec3) => voxelToScreen(this.geometry(plane), voxel),
+      valueAt: (name: string, plane: Plane, voxel: Vec3) => {
+        const layer = this.info?.layers.find((l) => l.name === name);
+        const s = this.settings.find((x) => x.name === name);
+        const r = layer && s ? this.valueAtVoxel(layer, s, plane, voxel) : null;
+        return r === null || r === undefined ? null : String(r.value);
+      },
       requestStats: () => this.model.send({ type: MSG_STATS, id: `${this.tm.clientId}-stats` }),
       resetTiming: () => { this.frameMsMax = 0; this.tm.timing = { rttLast: 0, rttMax: 0, rttSum: 0, decodeSum: 0, serverSum: 0, totalSum: 0, n: 0 }; },
       // empties the browser's caches; the view is not refetched until it changes (or the

@@ -13,6 +13,8 @@ export interface LayersHost {
   autoContrast(name: string): void;
   meter(name: string): LayerMeter;
   hovered(name: string): string;
+  // more controls under a layer's row (contrast / segment list, from analysis.ts)
+  rowExtras?(layer: LayerInfo): HTMLElement | null;
 }
 
 interface Row {
@@ -157,6 +159,8 @@ export class LayerPanel {
       row.channel = channel;
       row.channelLabel = channelLabel;
     }
+    const extras = this.host.rowExtras?.(layer);
+    if (extras) parts.push(extras);
     parts.push(meter, error);
     row.el = h("div", { className: "wk-layer", testid: "wk-layer", dataset: { layer: name, category: layer.category } }, ...parts);
     return row;

@@ -15,6 +15,7 @@ export const MSG_IMPORT = "import";
 export const MSG_DISCARD = "discard";
 export const MSG_EXPORT = "export";
 export const MSG_STATS = "stats";
+export const MSG_CLICK = "click";
 
 // Python -> browser
 export const MSG_TILE = "tile";
@@ -37,6 +38,18 @@ export type CredentialType = "none" | "http_basic" | "http_bearer" | "s3" | "gcs
 export const CREDENTIAL_TYPES: readonly CredentialType[] = ["none", "http_basic", "http_bearer", "s3", "gcs"];
 export type Category = "color" | "segmentation";
 export const CATEGORIES: readonly Category[] = ["color", "segmentation"];
+// Layer settings of the analysis tools (twins in src/wk_widget/_protocol.py).
+export const COLORMAP_NAMES = ["grey", "tint", "viridis", "magma"] as const;
+export const SEGMENT_MODE_NAMES = ["all", "selected", "all_but_hidden"] as const;
+export const ANNOTATION_TYPE_NAMES = ["point", "line", "box"] as const;
+
+/** A click (no drag) in a view; Python answers with on_click callbacks. */
+export interface ClickMessage {
+  type: "click";
+  position: Vec3;
+  view: Plane;
+  modifiers: ("shift" | "ctrl" | "meta" | "alt")[];
+}
 
 export interface TileRequest {
   id: string;
@@ -124,7 +137,10 @@ export interface LayerInfo {
     intensityRange?: [number, number];
     alpha?: number;
     isDisabled?: boolean;
+    isInverted?: boolean;
   } | null;
+  // OME image-label colours and properties by segment id
+  segments?: Record<string, { color?: number[]; properties?: Record<string, unknown> }> | null;
 }
 
 export interface DatasetInfo {
@@ -142,6 +158,12 @@ export interface LayerSettings {
   color: [number, number, number];
   channel: number;
   axes: Record<string, number>;
+  // analysis settings (src/wk_widget/analysis.py); absent in settings saved before them
+  colormap?: (typeof COLORMAP_NAMES)[number];
+  invert?: boolean;
+  gamma?: number;
+  segments_shown?: (typeof SEGMENT_MODE_NAMES)[number];
+  hidden_segments?: number[];
 }
 
 export interface Preview {
@@ -162,6 +184,8 @@ export interface WidgetModel {
   form_error: string;
   height: number;
   protocol_version: number;
+  selected_segments: Record<string, number[]>;
+  annotations: unknown[];
   [key: string]: unknown;
 }
 

@@ -13,6 +13,8 @@ export interface ViewCallbacks {
   jump(plane: Plane, sx: number, sy: number): void;
   stepSlice(plane: Plane, delta: number): void;
   resized(): void;
+  // a press and release without dragging (annotation tools, segment selection)
+  click?(plane: Plane, sx: number, sy: number, mods: { shift: boolean; ctrl: boolean; meta: boolean; alt: boolean }): void;
 }
 
 export class SliceView {
@@ -113,7 +115,12 @@ export class SliceView {
 
   private onUp(e: PointerEvent): void {
     if (!this.drag || this.drag.id !== e.pointerId) return;
+    const clicked = !this.drag.moved && e.type === "pointerup" && e.button === 0;
     this.drag = null;
+    if (clicked) {
+      const [x, y] = this.local(e);
+      this.cb.click?.(this.plane, x, y, { shift: e.shiftKey, ctrl: e.ctrlKey, meta: e.metaKey, alt: e.altKey });
+    }
     this.el.releasePointerCapture?.(e.pointerId);
     this.el.classList.remove("wk-dragging");
   }

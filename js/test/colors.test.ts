@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  autoRange, colorizeIntensity, colorizeSegmentation, fmix32, hexToRgb, idWords, packRGBA,
+  autoRange, colorizeIntensity, fmix32, hexToRgb, idWords, packRGBA,
   rgbToHex, segmentColor, segmentHash, unpackRGBA, windowValue,
 } from "../src/colors.ts";
+import { colorizeSegments, segmentPainter } from "../src/segments.ts";
 import fixtures from "./fixtures/fixtures.json";
 
 test("segment colors are the same as Python's (render.segment_color)", () => {
@@ -60,7 +61,7 @@ test("intensity colorizing through LUTs and direct math agree", () => {
 test("segmentation: 0 transparent, hashed colors, hovered id highlighted", () => {
   const ids = new Uint32Array([0, 7, 7, 9]);
   const out = new Uint32Array(4);
-  colorizeSegmentation(ids, 4, out, 128, 9, 0);
+  colorizeSegments(ids, 4, out, segmentPainter({ alpha: 128, mode: "all", selected: [], hidden: [], hover: [9, 0] }));
   assert.equal(out[0], 0);
   const [r, g, b] = segmentColor(7);
   assert.deepEqual(unpackRGBA(out[1]!), [r, g, b, 128]);
@@ -70,14 +71,14 @@ test("segmentation: 0 transparent, hashed colors, hovered id highlighted", () =>
   // 64-bit words
   const w = new Uint32Array([5, 1, 0, 0]);
   const out2 = new Uint32Array(2);
-  colorizeSegmentation(w, 2, out2, 255, null, 0, true);
+  colorizeSegments(w, 2, out2, segmentPainter({ alpha: 255, mode: "all", selected: [], hidden: [] }), true);
   const c = segmentColor(5, 1);
   assert.deepEqual(unpackRGBA(out2[0]!), [...c, 255]);
   assert.equal(out2[1], 0);
   // signed ids sign-extend like Python
   const neg = new Int32Array([-1]);
   const out3 = new Uint32Array(1);
-  colorizeSegmentation(neg, 1, out3, 255, null, 0);
+  colorizeSegments(neg, 1, out3, segmentPainter({ alpha: 255, mode: "all", selected: [], hidden: [] }));
   assert.deepEqual(unpackRGBA(out3[0]!).slice(0, 3), segmentColor(0xffffffff, 0xffffffff));
 });
 

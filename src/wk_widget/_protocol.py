@@ -31,6 +31,11 @@ Browser -> Python
 ``discard``  ``{"type": "discard", "id": str}``: drop the staged layers.
 ``export``   ``{"type": "export", "id": str, "path": str?}``: save datasource-properties.json.
 ``stats``    ``{"type": "stats", "id": str}``: ask for the per-layer meters now.
+``click``    ``{"type": "click", "position": [x, y, z], "view": "xy"|"xz"|"yz",
+             "modifiers": ["shift"|"ctrl"|"meta"|"alt", ...]}``: a click (no drag) in a
+             view, at mag-1 voxel ``position``; Python reads the value of every visible
+             layer there and calls the ``on_click`` callbacks. Selection and annotations
+             travel as the synced traits ``selected_segments`` and ``annotations``.
 
 Python -> browser
 -----------------
@@ -77,6 +82,7 @@ MSG_IMPORT: Final = "import"
 MSG_DISCARD: Final = "discard"
 MSG_EXPORT: Final = "export"
 MSG_STATS: Final = "stats"
+MSG_CLICK: Final = "click"
 
 # Python -> browser
 MSG_TILE: Final = "tile"
@@ -109,6 +115,11 @@ ENCODING_WEBP: Final = "webp"
 
 CREDENTIAL_TYPES: Final = ("none", "http_basic", "http_bearer", "s3", "gcs")
 CATEGORIES: Final = ("color", "segmentation")
+# Layer settings of the analysis tools (see analysis.py): colour maps of color layers and
+# which segments a segmentation layer shows.
+COLORMAPS: Final = ("grey", "tint", "viridis", "magma")
+SEGMENT_MODES: Final = ("all", "selected", "all_but_hidden")
+ANNOTATION_TYPES: Final = ("point", "line", "box")
 
 # Debounce of view state (position, zoom, plane, layer settings) sent to Python, ms.
 STATE_DEBOUNCE_MS: Final = 250

@@ -260,6 +260,11 @@ class Layer:
         return self._spec.default_view_configuration
 
     @property
+    def segment_metadata(self) -> dict[str, Any] | None:
+        """Colours and properties of segment ids the source declares (OME image-label)."""
+        return self._spec.segment_metadata
+
+    @property
     def coordinate_transformations(self) -> list[dict[str, Any]] | None:
         return self._spec.coordinate_transformations
 

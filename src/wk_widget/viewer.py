@@ -35,6 +35,7 @@ from ._protocol import (
     MAX_TILES_IN_FLIGHT,
     MAX_TILES_PER_MESSAGE,
     MSG_CANCEL,
+    MSG_CLICK,
     MSG_DISCARD,
     MSG_EDIT,
     MSG_EXPLORE,
@@ -54,6 +55,7 @@ from ._protocol import (
     TILE_SIZE,
     VIEW_MODES,
 )
+from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
 from .errors import RemoteDatasetError, scrub
 from .model import Dataset, Layer, explore, explore_async
 from .storage import coerce_credentials, io_loop
@@ -182,6 +184,7 @@ def layer_info(layer: Layer) -> dict[str, Any]:
                 for a in layer.additional_axes
             ],
             "default_view": dict(layer.default_view_configuration or {}) or None,
+            "segments": layer.segment_metadata,
         }
     )
 
@@ -209,6 +212,7 @@ def default_layer_settings(layer: Layer, color_index: int) -> dict[str, Any]:
             "color": [int(c) for c in color],
             "channel": 0,
             "axes": {a.name: int(a.bounds[0]) for a in layer.additional_axes},
+            **analysis_defaults(layer),
         }
     )
 
@@ -228,7 +232,7 @@ def _initial_view(layers: Sequence[Layer]) -> tuple[list[float], float]:
     return center, zoom
 
 
-class Viewer(anywidget.AnyWidget):
+class Viewer(AnalysisMixin, anywidget.AnyWidget):
     """WEBKNOSSOS-style viewer: add remote layers with the form or `add_layers`, then browse.
 
     Synced view state mirrors the UI (debounced in the browser): `position` (x, y, z in
@@ -334,13 +338,14 @@ class Viewer(anywidget.AnyWidget):
 
     def update_layer(self, name: str, **settings: Any) -> None:
         """Change one layer's view settings: visible, opacity, range, color, channel, axes."""
-        allowed = {"visible", "opacity", "range", "color", "channel", "axes"}
+        allowed = {"visible", "opacity", "range", "color", "channel", "axes"} | ANALYSIS_SETTINGS
         unknown = set(settings) - allowed
         if unknown:
             raise ValueError(f"unknown layer setting(s) {sorted(unknown)}; use {sorted(allowed)}")
         names = [s.get("name") for s in self.layer_settings]
         if name not in names:
             raise KeyError(f"no layer named {name!r} in the views; they show {names}")
+        settings = check_analysis_settings(settings)
         self.layer_settings = [
             {**s, **_jsonable(settings)} if s.get("name") == name else s
             for s in self.layer_settings
@@ -443,6 +448,8 @@ class Viewer(anywidget.AnyWidget):
                 self._handle_discard(rid)
             elif kind == MSG_EXPORT:
                 self._handle_export(rid, content)
+            elif kind == MSG_CLICK:
+                self._handle_click(content)
             elif kind == MSG_STATS:
                 self._reply({"type": MSG_STATS, "id": rid, "meters": self._meters()})
             else:

@@ -239,6 +239,11 @@ async def test_explore_previews_then_import_shows(img_uri: str):
         "color": [255, 255, 255],
         "channel": 0,
         "axes": {},
+        "colormap": "tint",
+        "invert": False,
+        "gamma": 1.0,
+        "segments_shown": "all",
+        "hidden_segments": [],
     }
     assert v.position == [200.0, 150.0, 10.0]
     assert v.preview["imported"] is True and v.preview["staged"] == []
@@ -815,7 +820,7 @@ def test_update_layer_refresh_and_close(img_uri: str, seg_uri: str):
     v.update_layer("img", range=(10, 20), color=(255, 0, 0))
     assert v.layer_settings[0]["range"] == [10, 20] and v.layer_settings[0]["color"] == [255, 0, 0]
     with pytest.raises(ValueError):
-        v.update_layer("img", gamma=2)
+        v.update_layer("img", sharpness=2)
     with pytest.raises(KeyError):
         v.update_layer("nope", opacity=1)
     ds.rename_layer("img", "em")

@@ -143,6 +143,8 @@ class LayerSpec:
     format_name: str = ""  # e.g. "ngff-0.4", "zarr3", "n5-multiscales-bdv"
     dataset_name: str | None = None  # a dataset name the format suggests (NGFF name, ...)
     credentials: Credentials | None = field(default=None, repr=False)
+    # colours and properties of segment ids (OME image-label), keyed by str(id)
+    segment_metadata: dict[str, Any] | None = None
 
 
 @dataclass

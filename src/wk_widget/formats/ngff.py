@@ -240,6 +240,40 @@ def view_configuration_from_omero(channel: Any) -> dict[str, Any] | None:
     return config or None
 
 
+def _label_value(entry: Any) -> int | None:
+    value = entry.get("label-value") if isinstance(entry, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**64 else None
+
+
+def image_label_segments(image_label: Any) -> dict[str, dict[str, Any]] | None:
+    """OME-NGFF `image-label` -> {str(id): {"color": [r, g, b], "properties": {...}}}.
+
+    Only well-formed entries are kept; None when the metadata gives nothing usable.
+    """
+    if not isinstance(image_label, dict):
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    colors = image_label.get("colors")
+    for entry in colors if isinstance(colors, list) else []:
+        sid = _label_value(entry)
+        rgba = entry.get("rgba") if sid is not None else None
+        if (
+            isinstance(rgba, list)
+            and len(rgba) in (3, 4)
+            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in rgba)
+        ):
+            out.setdefault(str(sid), {})["color"] = [int(c) for c in rgba[:3]]
+    props = image_label.get("properties")
+    for entry in props if isinstance(props, list) else []:
+        sid = _label_value(entry)
+        if sid is None:
+            continue
+        extra = {str(k): v for k, v in entry.items() if k != "label-value" and isinstance(v, str | int | float | bool)}
+        if extra:
+            out.setdefault(str(sid), {})["properties"] = extra
+    return out or None
+
+
 def _declared_largest_segment_id(*docs: Any) -> int | None:
     for doc in docs:
         if not isinstance(doc, dict):
@@ -456,6 +490,7 @@ def _multiscale_layers(
                 voxel_size=voxel_size,
                 unit=unit,
                 largest_segment_id=largest,
+                segment_metadata=image_label_segments(ome.get("image-label")) if label_name is not None else None,
                 additional_axes=list(additional),
                 default_view_configuration=(
                     view_configuration_from_omero(omero_channels[ch]) if ch < len(omero_channels) else None
