@@ -120,10 +120,17 @@ class Mag:
     def data(self) -> dask.array.Array:
         """A lazy, read-only dask array with dims `self.dims` (absolute voxel coordinates)."""
         if self._data is None:
-            from ._dask import level_to_dask
-
-            self._data = level_to_dask(self._layer._level_view(self), self.shape)
+            self._data = self.data_with_chunks(None)
         return self._data
+
+    def data_with_chunks(self, chunks: Any) -> dask.array.Array:
+        """`data` with other blocks: "storage" (one per chunk, or shard), an int per spatial
+        axis, or one size per dim (-1: whole axis); blocks stay on the storage grid."""
+        from ._dask import level_to_dask
+
+        layer = self._layer
+        meters = (layer.meter, layer._dataset.meter)
+        return level_to_dask(layer._level_view(self), self.shape, meters, chunks)
 
     def __repr__(self) -> str:
         return f"Mag({self.mag}, path={self.path!r})"
@@ -360,6 +367,12 @@ class Layer:
     ) -> np.ndarray:
         """Synchronous `read_async` (the fast path the viewer uses too)."""
         return run_sync(self.read_async(offset, size, mag, channel, **extra_axes))
+
+    def to_xarray(self, mag: Sequence[int] | int = (1, 1, 1)) -> Any:
+        """A lazy `xarray.DataArray` over `get_mag(mag).data`: dims, physical coordinates, attrs."""
+        from ._xarray import layer_to_xarray
+
+        return layer_to_xarray(self, self.get_mag(mag))
 
     # -- export -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Storage: URI parsing, credentials, read-only counted access to HTTP/S3/GCS/local."""
 
 from ._loop import io_loop, run_sync
+from .credential_refs import CredentialRef, register_credentials, resolve_config
 from .credentials import (
     Credentials,
     GcsCredentials,
@@ -22,6 +23,7 @@ from .uri import METADATA_FILE_NAMES, SourceURI, parse_uri
 
 __all__ = [
     "METADATA_FILE_NAMES",
+    "CredentialRef",
     "Credentials",
     "GcsCredentials",
     "HttpBasicAuth",
@@ -36,6 +38,8 @@ __all__ = [
     "get_storage",
     "io_loop",
     "parse_uri",
+    "register_credentials",
+    "resolve_config",
     "run_sync",
     "storage_config_for",
     "storage_for",
