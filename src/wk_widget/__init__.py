@@ -2,8 +2,15 @@
 
 from .engine import set_cache_budget
 from .errors import RemoteDatasetError
+from .estimate import estimate, measured, set_prices
 from .model import Dataset, Layer, Mag, explore, open_datasource
-from .storage import GcsCredentials, HttpBasicAuth, HttpBearerToken, S3Credentials
+from .storage import (
+    GcsCredentials,
+    HttpBasicAuth,
+    HttpBearerToken,
+    S3Credentials,
+    register_credentials,
+)
 
 __version__ = "0.1.0"
 
@@ -28,7 +35,11 @@ __all__ = [
     "S3Credentials",
     "Viewer",
     "__version__",
+    "estimate",
     "explore",
+    "measured",
     "open_datasource",
+    "register_credentials",
     "set_cache_budget",
+    "set_prices",
 ]

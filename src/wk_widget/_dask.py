@@ -212,7 +212,7 @@ def _array_class() -> type:
     global _WK_ARRAY
     if _WK_ARRAY is None:
 
-        class WkArray(da.Array):  # type: ignore[misc]
+        class WkArray(da.Array):
             """A dask array over a level window whose basic slicing narrows the window: a
             small region of a huge array reads only its own chunks, in O(1) graph size."""
 
@@ -346,9 +346,8 @@ def level_to_dask(
     reader = run_sync(get_reader(resolved_handle(view.handle)))
     blocks = block_chunks(reader, view, shape, chunks)
     meter_key = uuid.uuid4().hex
-    if meters:
-        with _meters_lock:
-            _meters[meter_key] = tuple(meters)
+    with _meters_lock:  # its own meter first (`wk.measured`), then the layer's and dataset's
+        _meters[meter_key] = (RequestMeter(), *meters)
     return _wrap(LevelArray(view, tuple(shape), meter_key, None, blocks))
 
 

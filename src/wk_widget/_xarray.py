@@ -1,17 +1,20 @@
 """`Layer.to_xarray`: a lazy `xarray.DataArray` over a mag's dask array.
 
 Coordinates x, y, z are in the dataset's unit at each voxel's corner (index * voxel size *
-mag; `mag.data` is absolute, so index 0 is the origin). They are lazy range indexes, so the
-cost stays flat for petabyte-sized arrays.
+mag; `mag.data` is absolute, so index 0 is the origin). Axes longer than LAZY_COORDS_ABOVE
+get lazy range indexes, so the cost stays flat for petabyte-sized arrays.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .model import Layer, Mag
 
+LAZY_COORDS_ABOVE = 1 << 17
 XARRAY_HINT = "Layer.to_xarray needs xarray: pip install 'wk-widget[xarray]'"
 
 
@@ -34,8 +37,11 @@ def layer_to_xarray(layer: Layer, mag: Mag) -> Any:
     for i, axis in enumerate(("x", "y", "z")):
         n = data.shape[len(dims) - 3 + i]
         step = float(ds.voxel_size[i]) * mag.mag[i]
-        index = RangeIndex.linspace(0.0, n * step, num=n, endpoint=False, dim=axis, coord_name=axis)
-        coords = coords.merge(xr.Coordinates.from_xindex(index)).coords
+        if n <= LAZY_COORDS_ABOVE:  # a plain index: label slicing (`sel(x=slice(a, b))`) works
+            coords = coords.merge(xr.Coordinates({axis: np.arange(n) * step})).coords
+        else:  # O(1) for huge axes (selects by label with method="nearest"; isel works)
+            index = RangeIndex.linspace(0.0, n * step, num=n, endpoint=False, dim=axis, coord_name=axis)
+            coords = coords.merge(xr.Coordinates.from_xindex(index)).coords
     for extra in layer.additional_axes:
         lo, hi = extra.bounds
         if lo:  # an axis that does not start at 0 names its indices

@@ -208,6 +208,7 @@ async def read_box(
         decoded = []
         for coord, data in pairs:
             chunk = reader.decode(coord, data)
+            record_compression(reader, len(data))
             cache.put((reader_id, coord), chunk)
             place(coord, chunk)
             decoded.append((coord, chunk))
@@ -226,10 +227,7 @@ async def read_box(
     async def fetch_owned(owned: list[tuple[int, ...]]) -> None:
         # Batches in chunk order let decoding start while later fetches are in flight,
         # and keep neighbouring chunks (same shard) together for range coalescing.
-        n_batches = max(1, min(len(owned), 16, math.ceil(len(owned) / 4)))
-        size = math.ceil(len(owned) / n_batches)
-        groups = [owned[i : i + size] for i in range(0, len(owned), size)]
-        await asyncio.gather(*(fetch_group(g) for g in groups))
+        await asyncio.gather(*(fetch_group(g) for g in fetch_groups(owned)))
 
     def release(owned: list[tuple[int, ...]]) -> None:
         """Give up what this read promised to fetch and did not deliver (it failed or was
@@ -280,6 +278,30 @@ async def read_box(
 
 
 _inflight: dict[tuple[int, tuple[int, ...]], asyncio.Future[np.ndarray | None]] = {}
+
+
+def fetch_groups(owned: list[tuple[int, ...]]) -> list[list[tuple[int, ...]]]:
+    """The batches one read fetches its chunks in (`wk.estimate` plans with the same)."""
+    n_batches = max(1, min(len(owned), 16, math.ceil(len(owned) / 4)))
+    size = math.ceil(len(owned) / n_batches)
+    return [owned[i : i + size] for i in range(0, len(owned), size)]
+
+
+# Stored bytes and chunks decoded per reader: the compression ratio seen so far, which
+# `wk.estimate` uses where the sizes of what a read would fetch are not known.
+_compression: dict[int, list[int]] = {}
+
+
+def record_compression(reader: ArrayReader, nbytes: int) -> None:
+    entry = _compression.setdefault(id(reader), [0, 0])
+    entry[0] += nbytes
+    entry[1] += 1
+
+
+def compression_seen(reader: ArrayReader) -> tuple[int, int]:
+    """(stored bytes, chunks) decoded so far by this process from `reader`."""
+    entry = _compression.get(id(reader), [0, 0])
+    return entry[0], entry[1]
 
 
 def _place_cached(cache: ChunkCache, reader_id: int, coord: tuple[int, ...], place: Any) -> bool:

@@ -80,7 +80,7 @@ def register_credentials(name: str, credentials: Credentials | Mapping[str, Any]
     with _lock:
         _by_name[name] = credentials
         if not callable(credentials) or isinstance(credentials, HttpBasicAuth | HttpBearerToken | S3Credentials | GcsCredentials):
-            _names[credentials] = name  # type: ignore[index]
+            _names[credentials] = name
     if isinstance(credentials, HttpBasicAuth | HttpBearerToken | S3Credentials | GcsCredentials):
         return ref_of(credentials)
     return CredentialRef(name, "provider")
@@ -141,7 +141,7 @@ def lookup(ref: CredentialRef) -> Credentials | None:
                 _by_name[ref.name] = creds
                 _names.setdefault(creds, ref.name)
             return creds
-        return found  # type: ignore[return-value]
+        return found
     return _from_environment(ref)
 
 
@@ -165,7 +165,7 @@ def _restore(ref: CredentialRef) -> Credentials | CredentialRef:
         return ref
 
 
-def _reduce(creds: Credentials) -> tuple[Any, tuple[CredentialRef]]:
+def _reduce(creds: Any) -> tuple[Any, tuple[CredentialRef]]:
     return _restore, (ref_of(creds),)
 
 
