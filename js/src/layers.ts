@@ -201,7 +201,9 @@ export class LayerPanel {
       setText(row.meter,
         `tiles ${m.received}/${m.requested} (${formatBytes(m.bytes)})` +
         (m.cancelled ? ` · cancelled ${m.cancelled}` : "") +
-        ` · source: ${m.remoteRequests} requests, ${formatBytes(m.remoteBytes)}`);
+        ` · source: ${m.remoteRequests} requests, ${formatBytes(m.remoteBytes)}` +
+        (m.pan ? ` · whole plane at this zoom ≈ ${formatBytes(m.pan.bytes)}, $${m.pan.cost.toFixed(2)}` : ""));
+      if (m.pan) setData(row.meter, "panCost", String(m.pan.cost));
       setData(row.meter, "requests", String(m.remoteRequests));
       setData(row.meter, "bytes", String(m.remoteBytes));
       setData(row.meter, "tiles", String(m.received));

@@ -78,6 +78,7 @@ export interface TileReplyOk {
   ms?: number; // Python: read + encode
   total_ms?: number; // Python: request received -> reply sent
   meter?: { requests: number; bytes: number };
+  pan?: { requests: number; bytes: number; cost: number }; // forecast: this whole plane at this zoom
 }
 
 export interface TileReplyError {

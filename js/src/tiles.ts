@@ -34,6 +34,7 @@ export interface LayerMeter {
   remoteRequests: number; // what Python's reads cost the source (layer.meter)
   remoteBytes: number;
   lastError: string;
+  pan?: { requests: number; bytes: number; cost: number }; // Python's forecast for the whole plane
 }
 
 export type Send = (content: unknown, buffers?: ArrayBuffer[]) => void;
@@ -221,6 +222,7 @@ export class TileManager {
       meter.remoteRequests = msg.meter.requests;
       meter.remoteBytes = msg.meter.bytes;
     }
+    if (msg.pan) meter.pan = msg.pan;
     const first = buffers[0];
     const bytes = first === undefined ? new Uint8Array(0)
       : first instanceof ArrayBuffer ? new Uint8Array(first)

@@ -237,6 +237,24 @@ def _box_array(layer: Any, offset: Sequence[int], size: Sequence[int], mag: Any)
     return LevelArray(layer._level_view(level), window, "", origin, tuple((w,) for w in window))
 
 
+async def plane_cost_async(layer: Any, plane: str, mag: Sequence[int], slice_index: int) -> dict[str, Any]:
+    """What panning the whole plane `slice_index` (at `mag`, in the view `plane`) would cost:
+    every chunk the plane touches, at the compression ratio seen so far (no probe)."""
+    from .render import PLANE_AXES
+
+    u_ax, v_ax, w_ax = PLANE_AXES[plane]
+    bb = layer.bounding_box
+    offset = list(bb.top_left)
+    size = list(bb.size)
+    m = layer.get_mag(mag).mag
+    offset[w_ax], size[w_ax] = int(slice_index) * m[w_ax], m[w_ax]
+    plan = _Plan()
+    array = _box_array(layer, offset, size, mag)
+    await _plan_array(plan, array, exact_limit=0)
+    scheme = array.view.handle.storage.scheme
+    return {"bytes": plan.bytes, "requests": plan.requests, "cost": cost_of(plan.requests, plan.bytes, scheme)}
+
+
 def estimate(
     obj: Any,
     *,
