@@ -27,6 +27,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+# Worker processes import this checkout's wk_widget too.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
 
 from tests.support.servers import HttpServer, isolate_cloud_env  # noqa: E402
 
@@ -66,6 +69,13 @@ def _worker_state() -> dict[str, Any]:
     return {"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cache": engine.CHUNK_CACHE.stats()}
 
 
+def _import_reader() -> None:
+    import importlib
+
+    importlib.import_module("wk_widget._dask")
+    importlib.import_module("dask.array")
+
+
 def _rss_now() -> float:
     import psutil
 
@@ -92,7 +102,7 @@ def main() -> None:
             data = layer.mags[0].data
             budget = args.budget_mb << 20
             client.run(wk.set_cache_budget, budget)
-            client.run(lambda: __import__("wk_widget")._dask)  # import before the baseline
+            client.run(_import_reader)  # imports are not what the read holds
             start_rss = client.run(_rss_now)
             t0 = time.perf_counter()
             total = int(client.compute(data.sum(dtype="uint64")).result())

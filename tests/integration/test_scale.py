@@ -88,6 +88,10 @@ def test_huge_handle_is_flat_and_a_slice_reads_only_its_chunks(
         assert stats["requests"] == 1, stats  # the one (missing) shard's index
     est = wk.estimate(region)
     assert est["chunks"] == chunks
+    whole = wk.estimate(data)  # arithmetic over the block grid, no per-chunk work
+    assert whole["chunks"] == math.ceil(n / 64) ** 3 and not whole["exact"]
+    assert whole["bytes"] == whole["uncompressed_bytes"]  # nothing read yet: no ratio known
+    assert whole["cost"] > 1e6  # 10^18 bytes of egress
 
 
 def test_to_xarray_coords_attrs_and_laziness(tmp_path: Path, http_server: HttpServer) -> None:
