@@ -444,6 +444,18 @@ async def test_export_saves_datasource(img_uri: str, tmp_path: Path):
 # tiles
 
 
+def _plane_offset(layer: wk.Layer, plane: str, index: int) -> tuple[int, int, int]:
+    offset = list(layer.bounding_box.top_left)
+    offset[P.PLANE_AXES[plane][2]] = index
+    return (offset[0], offset[1], offset[2])
+
+
+def _plane_size(layer: wk.Layer, plane: str) -> tuple[int, int, int]:
+    size = list(layer.bounding_box.size)
+    size[P.PLANE_AXES[plane][2]] = 1
+    return (size[0], size[1], size[2])
+
+
 @pytest.mark.parametrize("plane", ["xy", "xz", "yz"])
 async def test_tile_reply_holds_the_raw_plane(img_uri: str, plane: str):
     ds = wk.explore(img_uri)
@@ -461,6 +473,10 @@ async def test_tile_reply_holds_the_raw_plane(img_uri: str, plane: str):
     assert meta["ok"] is True and meta["encoding"] == "png-planes" and meta["dtype"] == "uint8"
     assert meta["layer"] == "img"
     assert set(meta["meter"]) == {"requests", "bytes"}
+    # The meter's forecast: the whole plane at this zoom (chunks it touches, priced).
+    plane_est = wk.estimate((layer, _plane_offset(layer, plane, 7), _plane_size(layer, plane), (1, 1, 1)), exact_limit=0)
+    assert meta["pan"]["requests"] == plane_est["requests"] and meta["pan"]["bytes"] == plane_est["bytes"]
+    assert meta["pan"]["cost"] == pytest.approx(plane_est["cost"])  # 0 USD for local files
     assert meta["ms"] >= 0
     assert len(buffers) == 1
     img = render.decode_png_planes(buffers[0], "uint8", meta["h"], meta["w"])
