@@ -25,7 +25,7 @@ def main() -> None:
         ds = wk.explore(url)
         layer = next(iter(ds.layers.values()))
     elif step == "data":
-        layer.mags[0].data  # type: ignore[union-attr]
+        _ = layer.mags[0].data  # type: ignore[union-attr]
     elif step == "to_xarray":
         layer.to_xarray(mag=(1, 1, 1))  # type: ignore[union-attr]
     else:

@@ -242,7 +242,7 @@ async def plane_cost_async(layer: Any, plane: str, mag: Sequence[int], slice_ind
     every chunk the plane touches, at the compression ratio seen so far (no probe)."""
     from .render import PLANE_AXES
 
-    u_ax, v_ax, w_ax = PLANE_AXES[plane]
+    w_ax = PLANE_AXES[plane][2]
     bb = layer.bounding_box
     offset = list(bb.top_left)
     size = list(bb.size)

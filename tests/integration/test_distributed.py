@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_http_basic_on_local_cluster_by_reference(written: Path, http_auth_serve
     assert name == "lab-http"
     client.run(wk.register_credentials, name, _BasicFromFile(str(written.parent / "basic.json")))  # type: ignore[attr-defined]
     (written.parent / "basic.json").write_text(
-        '{"type": "http_basic", "username": "%s", "password": "%s"}' % HTTP_AUTH
+        json.dumps({"type": "http_basic", "username": HTTP_AUTH[0], "password": HTTP_AUTH[1]})
     )
     total = client.compute(arr.astype("uint64").sum()).result()  # type: ignore[attr-defined]
     assert int(total) == int(_data().astype(np.uint64).sum())
@@ -106,8 +107,6 @@ class _BasicFromFile:
         self.path = path
 
     def __call__(self) -> dict[str, str]:
-        import json
-
         return dict(json.loads(Path(self.path).read_text()))
 
 
