@@ -84,7 +84,19 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
+    parser.add_argument("--table-from", nargs="*", help="JSON-lines logs of earlier runs: merge, write --json, print")
     args = parser.parse_args()
+    if args.table_from:
+        rows: dict[tuple[str, int, str], dict[str, Any]] = {}
+        for log in args.table_from:
+            for line in Path(log).read_text().splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    rows[(row["format"], row["n"], row["step"])] = row
+        merged = list(rows.values())
+        Path(args.json).write_text(json.dumps({"results": merged}, indent=1) + "\n")
+        print_table(merged)
+        return
     isolate_cloud_env()
     sizes = [int(s) for s in args.sizes.split(",")]
     formats = args.formats.split(",")
@@ -119,9 +131,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
         cells = []
         chunks = None
         for step in STEPS:
-            row = next(r for r in results if (r["format"], r["n"], r["step"]) == (fmt, n, step))
+            row = next((r for r in results if (r["format"], r["n"], r["step"]) == (fmt, n, step)), {"error": "not run"})
             chunks = row.get("chunks") or chunks
-            cells.append("error" if "error" in row else f"{row['seconds']:.3f} / {row['traced_peak_mb']:.1f}")
+            cells.append(row["error"][:20] if "error" in row else f"{row['seconds']:.3f} / {row['traced_peak_mb']:.1f}")
         print(f"| {fmt} | {n:.0e} | {chunks:.1e} | " + " | ".join(cells) + " |")
 
 
