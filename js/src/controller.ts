@@ -8,6 +8,7 @@ import { sampleValues } from "./histogram";
 import { debounce, formatBytes, h, setData, setText, setVisible } from "./dom";
 import { AddLayerForm } from "./form";
 import { LayerPanel } from "./layers";
+import { Layout, viewsHeight } from "./layout";
 import { LRU } from "./lru";
 import { decodePlanesTile, decodeRawPlanesTile, valueAt } from "./png";
 import {
@@ -15,14 +16,17 @@ import {
   type DatasetInfo, type LayerInfo, type LayerSettings, type Plane, type ResultMessage, type Vec3,
   type ViewMode, type WidgetModel,
 } from "./protocol";
-import { CSS } from "./style";
 import { ANALYSIS_CSS } from "./ui/analysisStyle";
+import { installStyles } from "./style";
 import {
   AXES, PLANE_AXES, chooseMag, clampZoom, coarserMags, formatLength, formatPhysical, formatVoxel,
   panBy, pixelsPerVoxel, scaleBar, screenToVoxel, sliceIndex, tileKey, tileScreenRect, unitsPerPixel, visibleTiles,
   voxelToScreen, zoomAt, type ViewGeometry,
 } from "./tilemath";
 import { TileManager, type CachedTile, type DesiredTile } from "./tiles";
+import { FullscreenToggle } from "./ui/fullscreen";
+import { ResizeHandle } from "./ui/resize-handle";
+import { Toolbar } from "./ui/toolbar";
 import { SliceView } from "./views";
 
 const AXIS_COLORS = ["#ff5252", "#69f0ae", "#448aff"]; // x, y, z
@@ -68,6 +72,9 @@ export class Controller {
   private readonly form: AddLayerForm;
   private readonly panel: LayerPanel;
   private readonly analysis: Analysis;
+  private readonly layout: Layout;
+  private readonly toolbar: Toolbar;
+  private readonly fullscreen: FullscreenToggle;
   private readonly tm: TileManager;
   // colorized tiles (4 bytes per pixel, as canvases): the most recently drawn ones only
   private readonly colorCache = new LRU<string, ColorEntry>(512);
@@ -128,7 +135,6 @@ export class Controller {
         onError: () => this.scheduleFrame(),
       },
     );
-    const style = h("style", { text: CSS + ANALYSIS_CSS });
     this.form = new AddLayerForm(model, (content) => this.request(content));
     this.analysis = new Analysis(model, {
       info: () => this.info,
@@ -171,7 +177,7 @@ export class Controller {
       click: (p: Plane, sx: number, sy: number, mods: { shift: boolean; ctrl: boolean; meta: boolean; alt: boolean }) => this.analysis.click(p, sx, sy, mods),
     };
     this.views = { xy: new SliceView("xy", callbacks), xz: new SliceView("xz", callbacks), yz: new SliceView("yz", callbacks) };
-    this.placeholder = h("div", { className: "wk-placeholder", testid: "wk-placeholder", text: "Add a layer above (or call viewer.add_layers(uri)) to start." });
+    this.placeholder = h("div", { className: "wk-placeholder", testid: "wk-placeholder", text: "Paste the URL of a dataset into the form above (or call viewer.add_layers(uri)) to see it here." });
     this.loadingText = h("span", { testid: "wk-loading-text" });
     this.loading = h("div", { className: "wk-loading", testid: "wk-loading", dataset: { state: "idle" } },
       h("span", { className: "wk-spinner" }), this.loadingText);
@@ -189,13 +195,27 @@ export class Controller {
     this.modeSelect = h("select", { testid: "wk-plane-select", attrs: { "aria-label": "views" } },
       ...(["ortho", "xy", "xz", "yz"] as const).map((m) => h("option", { text: m === "ortho" ? "XY + YZ + XZ" : m.toUpperCase(), attrs: { value: m } })));
     this.modeSelect.addEventListener("change", () => this.setMode(this.modeSelect.value as ViewMode));
-    const toolbar = h("div", { className: "wk-toolbar" },
-      h("span", { className: "wk-muted", text: "Views" }), this.modeSelect,
+    this.toolbar = new Toolbar([
+      { testid: "wk-toggle-form", text: "+ Add layer", title: "add a layer from a URL", onClick: () => this.layout.toggleForm() },
+      { testid: "wk-toggle-preview", text: "Dataset", title: "the dataset's preview and datasource-properties.json", onClick: () => this.layout.togglePreview() },
+    ], "drag: pan · wheel: zoom · , . or shift+wheel: slice · double-click: move there · 1–4: views");
+    this.toolbar.add(
+      this.modeSelect,
       h("button", { testid: "wk-zoom-in", text: "+", title: "zoom in (+)", on: { click: () => this.zoomBy(1 / 1.5) } }),
       h("button", { testid: "wk-zoom-out", text: "−", title: "zoom out (-)", on: { click: () => this.zoomBy(1.5) } }),
       this.analysis.toolbar,
-      h("span", { className: "wk-help", text: "drag: pan · wheel: zoom · , . or shift+wheel: slice · double-click: move there · 1–4: views" }),
     );
+    const handle = new ResizeHandle({
+      min: 120,
+      current: () => this.viewsEl.getBoundingClientRect().height,
+      set: (px, done) => {
+        this.viewsEl.style.height = `${px}px`;
+        if (done) {
+          this.model.set("height", px);
+          this.model.save_changes();
+        }
+      },
+    });
     const bar = h("div", { className: "wk-bar", testid: "wk-statusbar" },
       h("span", {}, h("b", { text: "Position " }), this.positionEl),
       h("span", {}, h("b", { text: "Cursor " }), this.cursorEl),
@@ -203,11 +223,22 @@ export class Controller {
       h("span", {}, this.zoomEl),
       h("span", {}, this.magEl));
     this.root = h("div", { className: "wk-root", testid: "wk-root", attrs: { "data-lm-suppress-shortcuts": "true" } },
-      style, this.form.el, toolbar,
-      h("div", { className: "wk-main" }, this.viewsEl, this.panel.el),
+      this.toolbar.el, this.form.el, this.form.preview,
+      h("div", { className: "wk-main" }, h("div", { className: "wk-stage" }, this.viewsEl, handle.el), this.panel.el),
       bar, this.errorEl);
     this.panel.el.append(this.analysis.annotationList.el);
+    this.fullscreen = new FullscreenToggle(this.root, () => this.scheduleFrame());
+    this.toolbar.add(this.fullscreen.el);
     el.append(this.root);
+    installStyles(this.root, ANALYSIS_CSS);
+    this.layout = new Layout({ root: this.root, form: this.form.el, preview: this.form.preview });
+    this.layout.onChange(() => {
+      this.toolbar.setPressed("wk-toggle-form", this.layout.formShown, this.layout.hasData);
+      this.toolbar.setPressed("wk-toggle-preview", this.layout.previewShown, this.model.get("preview") !== null);
+    });
+    const onResize = (): void => { if (!(Number(this.model.get("height")) > 0)) this.applyHeight(); };
+    window.addEventListener("resize", onResize);
+    this.cleanups.push(() => window.removeEventListener("resize", onResize));
 
     const onKey = (e: KeyboardEvent): void => this.onKey(e);
     this.viewsEl.addEventListener("keydown", onKey);
@@ -222,6 +253,8 @@ export class Controller {
     this.listen("layer_settings", () => { if (!this.suppress) { this.readSettings(); this.panel.update(); this.analysis.refresh(); this.bump(); } });
     this.listen("dataset_info", () => this.readInfo());
     this.listen("height", () => this.applyHeight());
+    this.listen("preview", () => this.updateLayout());
+    this.listen("busy", () => this.updateLayout());
 
     this.readView();
     this.readSettings();
@@ -246,6 +279,8 @@ export class Controller {
     for (const fn of this.cleanups) fn();
     for (const v of Object.values(this.views)) v.destroy();
     this.form.destroy();
+    this.layout.destroy();
+    this.fullscreen.destroy();
     this.tm.reset();
     this.colorCache.clear();
     this.root.remove();
@@ -291,6 +326,7 @@ export class Controller {
     this.infoAt = performance.now();
     this.readSettings();
     setVisible(this.placeholder, !this.info || this.info.layers.length === 0);
+    this.updateLayout();
     this.panel.update();
     this.bump();
   }
@@ -352,8 +388,20 @@ export class Controller {
     for (const p of PLANES) this.views[p].el.classList.toggle("wk-active", p === plane && this.mode === "ortho");
   }
 
+  /** The facts the layout folds and unfolds the form and the preview by. */
+  private updateLayout(): void {
+    if (!this.layout) return; // readInfo runs once before the layout exists
+    const preview = this.model.get("preview");
+    this.layout.update({
+      hasData: Boolean(this.info && this.info.layers.length > 0),
+      hasPreview: preview !== null && preview !== undefined,
+      staged: preview?.staged.length ?? 0,
+      busy: Boolean(this.model.get("busy")),
+    });
+  }
+
   private applyHeight(): void {
-    const hgt = Math.max(120, Number(this.model.get("height")) || 600);
+    const hgt = viewsHeight(Number(this.model.get("height")), window.innerHeight);
     this.viewsEl.style.height = `${hgt}px`;
     this.scheduleFrame();
   }

@@ -21,7 +21,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   if (props.testid) el.dataset["testid"] = props.testid;
   if (props.text !== undefined) el.textContent = props.text;
   if (props.title) el.title = props.title;
-  if (props.style) el.setAttribute("style", props.style);
+  // CSSOM, not a style attribute: a strict Content-Security-Policy (VS Code's webviews)
+  // blocks style attributes but not this
+  if (props.style) el.style.cssText = props.style;
   for (const [k, v] of Object.entries(props.attrs ?? {})) el.setAttribute(k, v);
   for (const [k, v] of Object.entries(props.dataset ?? {})) el.dataset[k] = v;
   for (const [k, fn] of Object.entries(props.on ?? {})) {

@@ -56,8 +56,15 @@ function testidOf(key: string): string {
   return `wk-cred-${key.replace(/_/g, "-")}`;
 }
 
+/** What to paste, shown at the top of the form. */
+export const FORM_HINT =
+  "Paste the URL of a Zarr, OME-NGFF, N5, Neuroglancer precomputed or WEBKNOSSOS dataset " +
+  "(https://, s3://, gs://) or a Neuroglancer link, then press Add layer.";
+
 export class AddLayerForm {
-  readonly el: HTMLDetailsElement;
+  /** The form (URI, credentials, Add layer, errors); `preview` is placed separately. */
+  readonly el: HTMLDivElement;
+  readonly preview: HTMLDivElement;
   private readonly uri: HTMLInputElement;
   private readonly credType: HTMLSelectElement;
   private readonly credBox: HTMLDivElement;
@@ -67,7 +74,6 @@ export class AddLayerForm {
   private readonly spinner: HTMLSpanElement;
   private readonly error: HTMLDivElement;
   private readonly status: HTMLDivElement;
-  private readonly previewBox: HTMLDivElement;
   private readonly previewFields: HTMLDivElement;
   private readonly previewError: HTMLDivElement;
   private readonly json: HTMLPreElement;
@@ -119,7 +125,8 @@ export class AddLayerForm {
     this.exportButton = h("button", { testid: "wk-export", text: "Export", title: "Save datasource-properties.json next to the notebook's kernel", on: { click: () => this.doExport() } });
     this.downloadButton = h("button", { testid: "wk-download", text: "Download", title: "Download the datasource JSON from the browser", on: { click: () => this.download() } });
 
-    this.previewBox = h("div", { testid: "wk-preview" },
+    this.preview = h("div", { testid: "wk-preview", className: "wk-panel" },
+      h("div", { className: "wk-panel-title", text: "Dataset preview" }),
       h("div", { className: "wk-form-grid" },
         h("div", {},
           this.previewFields,
@@ -132,15 +139,15 @@ export class AddLayerForm {
       ),
     );
 
-    this.el = h("details", { className: "wk-panel", testid: "wk-form", attrs: { open: "" } },
-      h("summary", { text: "Add layer" }),
+    this.el = h("div", { className: "wk-panel", testid: "wk-form" },
+      h("div", { className: "wk-panel-title", text: "Add a layer" }),
+      h("div", { className: "wk-muted wk-hint", testid: "wk-form-hint", text: FORM_HINT }),
       h("div", { className: "wk-row" }, h("label", { text: "URI" }), this.uri),
       h("div", { className: "wk-row" }, h("label", { text: "Credentials" }), this.credType),
       this.credBox,
       h("div", { className: "wk-row" }, this.addButton, this.spinner, this.progress),
       this.error,
       this.status,
-      this.previewBox,
     );
     this.renderCredentialFields();
     for (const name of ["busy", "status", "form_error", "preview"]) {
@@ -286,7 +293,7 @@ export class AddLayerForm {
   }
 
   private renderPreview(preview: Preview | null): void {
-    setVisible(this.previewBox, preview !== null);
+    // whether the preview shows is the layout's decision (layout.ts)
     if (!preview) {
       this.lastPreviewJson = "";
       return;
@@ -314,7 +321,7 @@ export class AddLayerForm {
     const voxel = ["x", "y", "z"].map((axis, k) => {
       const input = h("input", {
         testid: `wk-preview-voxel-${axis}`, attrs: { type: "number", step: "any", min: "0", value: String(factor[k] ?? 1), "aria-label": `voxel size ${axis}` },
-        style: "width: 72px",
+        className: "wk-num",
       });
       onCommit(input, () => {
         const values = ["x", "y", "z"].map((_, j) => Number(voxelInputs[j]!.value));
@@ -332,7 +339,7 @@ export class AddLayerForm {
     const rows = (ds.dataLayers ?? []).map((layer) => {
       const lname = h("input", {
         testid: "wk-preview-layer-name", dataset: { layer: layer.name },
-        attrs: { type: "text", value: layer.name, "aria-label": `name of layer ${layer.name}` }, style: "width: 100%",
+        attrs: { type: "text", value: layer.name, "aria-label": `name of layer ${layer.name}` }, className: "wk-full-width",
       });
       onCommit(lname, () => this.sendEdit({ layers: [{ name: layer.name, new_name: lname.value }] }));
       const cat = h("select", { testid: "wk-preview-layer-category", dataset: { layer: layer.name } },

@@ -1,5 +1,7 @@
-// The widget's CSS, injected once per view (scoped under .wk-root). Uses JupyterLab's
-// theme variables where they exist, with fallbacks for other front ends.
+// The widget's CSS (scoped under .wk-root). Uses JupyterLab's theme variables where they
+// exist, with fallbacks for other front ends. installStyles() adopts it as a constructed
+// stylesheet where it can (no <style> element, which a strict Content-Security-Policy
+// such as VS Code's webview may block) and falls back to a <style> element.
 
 export const CSS = `
 .wk-root { --wk-fg: var(--jp-ui-font-color1, #222); --wk-fg2: var(--jp-ui-font-color2, #666);
@@ -57,4 +59,51 @@ export const CSS = `
 .wk-bar b { font-weight: 600; }
 .wk-toolbar { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .wk-help { font-size: 11px; color: var(--wk-fg2); }
+.wk-toolbar-slot { display: inline-flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wk-root button.wk-toggle[aria-pressed="true"] { background: var(--wk-accent); color: #fff; border-color: var(--wk-accent); }
+.wk-panel-title { font-weight: 600; margin-bottom: 2px; }
+.wk-hint { margin: 2px 0 4px; }
+.wk-num { width: 72px; }
+.wk-full-width { width: 100%; }
+.wk-stage { flex: 1 1 auto; min-width: 200px; display: flex; flex-direction: column; }
+.wk-resize-handle { flex: 0 0 8px; cursor: ns-resize; background: var(--wk-bg2); border-radius: 0 0 3px 3px; touch-action: none; position: relative; outline: none; }
+.wk-resize-handle::after { content: ""; position: absolute; left: 50%; top: 3px; width: 40px; height: 2px; margin-left: -20px; background: var(--wk-fg2); opacity: .5; }
+.wk-resize-handle:hover, .wk-resize-handle.wk-dragging, .wk-resize-handle:focus-visible { background: var(--wk-border); }
+.wk-root.wk-narrow .wk-main { flex-direction: column; }
+.wk-root.wk-narrow .wk-side { flex: 0 0 auto; max-width: none; overflow: visible; }
+.wk-root.wk-narrow .wk-form-grid { grid-template-columns: minmax(0, 1fr); }
+.wk-root.wk-full { background: var(--wk-bg); padding: 6px; overflow: auto; }
+.wk-root.wk-pseudo-full { position: fixed; inset: 0; z-index: 10000; width: auto; }
+.wk-root.wk-full .wk-main, .wk-root.wk-full .wk-stage { flex: 1 1 auto; min-height: 0; }
+.wk-root.wk-full .wk-views { height: auto !important; flex: 1 1 auto; }
+.wk-root.wk-full .wk-resize-handle { display: none; }
 `;
+
+let sheet: CSSStyleSheet | null = null;
+
+/**
+ * Make CSS (and `extra`, the same on every call) apply to `el` (call after `el` is in
+ * the page): adopted into its document or
+ * shadow root once (marimo renders widgets in a shadow root); otherwise a <style> in `el`.
+ */
+export function installStyles(el: HTMLElement, extra = ""): void {
+  const root = el.getRootNode() as (Document | ShadowRoot) & { adoptedStyleSheets?: CSSStyleSheet[] };
+  const adoptable = (root instanceof Document || (typeof ShadowRoot !== "undefined" && root instanceof ShadowRoot))
+    && Array.isArray(root.adoptedStyleSheets) && typeof CSSStyleSheet !== "undefined"
+    && typeof CSSStyleSheet.prototype.replaceSync === "function";
+  if (adoptable) {
+    try {
+      if (!sheet) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS + extra);
+      }
+      if (!root.adoptedStyleSheets!.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets!, sheet];
+      return;
+    } catch {
+      // a sheet constructed in another document cannot be adopted here: use <style>
+    }
+  }
+  const style = document.createElement("style");
+  style.textContent = CSS + extra;
+  el.prepend(style);
+}

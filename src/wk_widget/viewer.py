@@ -255,7 +255,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     zoom = traitlets.Float(1.0).tag(sync=True)
     plane = traitlets.Enum(VIEW_MODES, default_value="ortho").tag(sync=True)
     layer_settings = traitlets.List(traitlets.Dict()).tag(sync=True)
-    height = traitlets.Int(600).tag(sync=True)
+    # CSS px of the views; 0 = fit the window (the resize handle under the views sets it)
+    height = traitlets.Int(0).tag(sync=True)
     # -- state shown by the views and the form (Python -> browser) ---------------------
     dataset_info = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     preview = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)

@@ -1,4 +1,5 @@
-"""Browser end-to-end fixtures: one JupyterLab server and one headless Chromium.
+"""Browser end-to-end fixtures: one JupyterLab server, one Notebook 7 server, one marimo
+server and one headless Chromium (a 1280 x 800 window).
 
 Both live for this test package only (package scope): Playwright's sync API keeps an
 event loop running in the main thread while the browser is open, which would break the
@@ -13,6 +14,8 @@ asyncio tests of the other packages.
   ``test-artifacts/e2e/<test>.png`` (plus the browser console and the server log when
   the test failed), then the page closes and its kernel shuts down.
 - ``served``: the HTTP servers and datasets the tests use (real aiohttp processes).
+- ``frontend``: one page per other front end (Notebook 7, marimo) showing the sample in
+  a Viewer, opened once and shared by that front end's tests (test_frontends_e2e.py).
 
 Set ``WK_SKIP_BROWSER=1`` to skip these tests on machines without Chromium.
 """
@@ -38,6 +41,9 @@ from tests.support.servers import HTTP_AUTH, HttpServer
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 NOTEBOOKS = ROOT / "notebooks"
+# The README's picture of the quickstart, rewritten by every run of the JupyterLab test.
+DOCS_SCREENSHOT = ROOT / "docs" / "quickstart.png"
+WINDOW = (1280, 800)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,7 +83,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    with Browser(viewport=(1400, 1100)) as b:
+    with Browser(viewport=WINDOW) as b:
         yield b
 
 

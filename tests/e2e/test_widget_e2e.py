@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from tests.e2e.conftest import NOTEBOOKS, OpenNotebook, Served
+from tests.e2e.conftest import DOCS_SCREENSHOT, NOTEBOOKS, OpenNotebook, Served
 from tests.support.jupyterlab import JupyterLab, NotebookPage
 from tests.support.servers import HTTP_AUTH
+from tests.support.widget_checks import (
+    PLANES,
+    add_and_import,
+    assert_layout_fits,
+    assert_non_blank,
+    assert_views_first,
+    bad_url_keeps_working,
+    drag_pans,
+)
 from tests.support.widget_page import WidgetPage
 
 pytestmark = pytest.mark.e2e
-
-
-def _assert_non_blank(widget: WidgetPage, plane: str) -> None:
-    stats = widget.canvas_stats(plane)
-    # A blank view (background + crosshair + scale bar) has a handful of colors.
-    assert stats["colors"] > 50, (plane, stats)
-    assert stats["std"] > 15, (plane, stats)
-    assert stats["nonBlack"] > 0.2, (plane, stats)
 
 
 def _wait_kernel(lab: JupyterLab, nb: NotebookPage, expression: str, predicate: Any, timeout: float = 15.0) -> Any:
@@ -40,29 +41,6 @@ def _wait_kernel(lab: JupyterLab, nb: NotebookPage, expression: str, predicate: 
         if time.monotonic() > deadline:
             raise AssertionError(f"{expression} = {value!r} after {timeout} s")
         nb.page.wait_for_timeout(100)
-
-
-def _shift_error(before: np.ndarray, after: np.ndarray, dx: int, dy: int) -> float:
-    """Mean |after - before moved by (dx, dy) screen pixels| over the overlap."""
-    h, w, _ = after.shape
-    a = after[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)]
-    b = before[max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def _settled_pixels(widget: WidgetPage, plane: str, timeout: float = 10.0) -> np.ndarray:
-    """Canvas pixels once two captures a frame apart agree (and all tiles are drawn)."""
-    deadline = time.monotonic() + timeout
-    previous = None
-    while True:
-        widget.wait_complete()
-        widget.page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        pixels = widget.canvas_pixels(plane)
-        if previous is not None and np.array_equal(previous, pixels):
-            return pixels
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the {plane} view did not settle")
-        previous = pixels
 
 
 def _chunk_requests(stats: dict[str, Any], dataset: str) -> int:
@@ -80,14 +58,25 @@ def test_quickstart_run_all_renders_non_blank_slices(open_notebook: OpenNotebook
     counters = widget.wait_complete()
     assert counters["tilesErrors"] == "0", counters
     assert int(counters["tilesReceived"]) > 0 and int(counters["paints"]) > 0, counters
-    for plane in ("xy", "xz", "yz"):
-        _assert_non_blank(widget, plane)
+    for plane in PLANES:
+        assert_non_blank(widget, plane)
     # The quickstart moves the view from Python: the browser follows.
     state = widget.debug("state")
     assert state["position"] == pytest.approx(lab.evaluate(nb.name, "viewer.position"))
     assert state["zoom"] == pytest.approx(lab.evaluate(nb.name, "viewer.zoom"))
     assert "viewer.position =" in (NOTEBOOKS / "quickstart.ipynb").read_text()
     assert not nb.page.locator("[data-testid=wk-widget-error]:visible").count()
+    assert nb.external == [], "requests left this machine"
+
+    # The README's picture (the screen Binder shows too): the viewer's cell at the top.
+    nb.page.locator(".jp-CodeCell", has_text="viewer = wk.Viewer(ds)").first.evaluate(
+        "(el) => el.scrollIntoView({ block: 'start' })"
+    )
+    nb.page.mouse.move(1, 1)
+    widget.wait_complete()
+    assert_views_first(widget)
+    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    nb.page.screenshot(path=str(DOCS_SCREENSHOT))
 
 
 # ----------------------------------------------------------------------------- (b)
@@ -98,30 +87,16 @@ def test_form_adds_layers_from_a_server(viewer_notebook: NotebookPage, served: S
     assert widget.layer_names() == ["membrane", "labels-cells"]
     served.http.reset_stats()
 
-    widget.add_layer(served.extra_url)
-    assert widget.form_error() == ""
-    staged = widget.get("wk-preview-layer", layer=served.extra_layer)
-    staged.locator("[data-testid=wk-preview-new]").wait_for()
-    gen = widget.counter("viewGen")
-    widget.import_staged()
-    widget.wait_layer(served.extra_layer)
-    widget.wait_complete(after_gen=gen)
-    assert widget.layer_names() == ["membrane", "labels-cells", served.extra_layer]
+    add_and_import(widget, served.extra_url, served.extra_layer)
     assert _chunk_requests(served.http.stats(), "inverted.ome.zarr") > 0  # its tiles were read
-    assert widget.data()["tilesErrors"] == "0"
     assert lab.evaluate(nb.name, "list(viewer.dataset.layers)") == ["membrane", "labels-cells", served.extra_layer]
 
     # A layer with twice the voxel size joins at mag (2, 2, 1).
-    widget.add_layer(served.coarse_url)
-    assert widget.form_error() == ""
-    gen = widget.counter("viewGen")
-    widget.import_staged()
-    widget.wait_layer(served.coarse_layer)
-    widget.wait_complete(after_gen=gen)
+    add_and_import(widget, served.coarse_url, served.coarse_layer)
     mags = lab.evaluate(nb.name, f"[list(m.mag) for m in viewer.dataset.layers[{served.coarse_layer!r}].mags]")
     assert mags[0] == [2, 2, 1]
-    for plane in ("xy", "xz", "yz"):
-        _assert_non_blank(widget, plane)
+    for plane in PLANES:
+        assert_non_blank(widget, plane)
 
 
 # ----------------------------------------------------------------------------- (c)
@@ -129,34 +104,12 @@ def test_form_adds_layers_from_a_server(viewer_notebook: NotebookPage, served: S
 
 def test_dragging_pans_the_view(viewer_notebook: NotebookPage, lab: JupyterLab) -> None:
     nb, widget = viewer_notebook, WidgetPage(viewer_notebook.page)
-    before = _settled_pixels(widget, "xy")
     position_before = lab.evaluate(nb.name, "viewer.position")
-    readout_before = widget.get("wk-position").inner_text()
-    gen = widget.counter("viewGen")
-
-    box = widget.canvas("xy").bounding_box()
-    dx, dy = 48, 32
-    x0, y0 = box["x"] + box["width"] / 2 - 20, box["y"] + box["height"] / 2 - 20
-    mouse = nb.page.mouse
-    mouse.move(x0, y0)
-    mouse.down()
-    mouse.move(x0 + dx / 2, y0 + dy / 2, steps=4)
-    mouse.move(x0 + dx, y0 + dy, steps=4)
-    mouse.up()
-    widget.wait_complete(after_gen=gen)
-
-    assert widget.get("wk-position").inner_text() != readout_before
+    drag_pans(widget)
     position = _wait_kernel(lab, nb, "viewer.position", lambda p: p != position_before)
     # Content follows the pointer: the view center moved up-left in voxels, z unchanged.
     assert position[0] < position_before[0] and position[1] < position_before[1]
     assert position[2] == position_before[2]
-
-    # Hovering highlights the segment under the pointer: move away, let the view settle.
-    mouse.move(1, 1)
-    after = _settled_pixels(widget, "xy")
-    errors = {shift: _shift_error(before, after, *shift) for shift in [(dx, dy), (0, 0), (-dx, -dy), (dx, 0), (0, dy)]}
-    assert min(errors, key=errors.__getitem__) == (dx, dy), errors
-    assert errors[(dx, dy)] < 0.5 * errors[(0, 0)], errors
 
 
 # ----------------------------------------------------------------------------- (d)
@@ -166,29 +119,72 @@ def test_bad_url_shows_an_error_and_the_widget_keeps_working(
     viewer_notebook: NotebookPage, served: Served, lab: JupyterLab
 ) -> None:
     nb, widget = viewer_notebook, WidgetPage(viewer_notebook.page)
-    widget.add_layer(served.missing_url)
-    error = widget.get("wk-form-error")
-    error.wait_for(state="visible")
-    assert "no-such-dataset" in widget.form_error()
-    # Next to the field: the error sits in the form, right below the URI/Add row.
-    form_box, error_box = widget.get("wk-form").bounding_box(), error.bounding_box()
-    uri_box = widget.get("wk-uri").bounding_box()
-    assert form_box["y"] <= error_box["y"] <= uri_box["y"] + 200
-    assert widget.layer_names() == ["membrane", "labels-cells"]
-
-    widget.add_layer("not a url at all")
-    assert widget.form_error() != ""
-
-    # Still working: the views pan, and a good URL is explored and imported.
-    gen = widget.counter("viewGen")
-    widget.debug("setView", [40, 40, 20])
-    widget.wait_complete(after_gen=gen)
-    _assert_non_blank(widget, "xy")
-    widget.add_layer(served.extra_url)
-    assert widget.form_error() == ""
-    widget.import_staged()
-    widget.wait_layer(served.extra_layer)
+    bad_url_keeps_working(widget, served.missing_url)
+    add_and_import(widget, served.extra_url, served.extra_layer)
     assert lab.evaluate(nb.name, "list(viewer.dataset.layers)")[-1] == served.extra_layer
+
+
+# ----------------------------------------------------------------------------- (f)
+
+
+def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, artifacts: Path) -> None:
+    """Views first and inside a 1280 x 800 window; the preview on demand; the views resize
+    (handle, synced to Python), go full screen, and stack with the side panel when narrow."""
+    nb, widget = viewer_notebook, WidgetPage(viewer_notebook.page)
+    page = nb.page
+    assert page.viewport_size == {"width": 1280, "height": 800}
+    boxes = assert_views_first(widget)
+    assert_layout_fits(widget)
+    assert widget.data()["narrow"] == "0"
+    nb.screenshot("jupyterlab-first-screen", artifacts)
+    assert nb.external == [], "requests left this machine"
+
+    # The preview (and its datasource JSON) on demand, from the toolbar.
+    widget.get("wk-toggle-preview").click()
+    widget.get("wk-datasource-json").wait_for(state="visible")
+    assert '"dataLayers"' in widget.get("wk-datasource-json").inner_text()
+    widget.get("wk-toggle-preview").click()
+    widget.get("wk-preview").wait_for(state="hidden")
+
+    # The resize handle: 100 px up makes the views 100 px shorter; Python gets the height.
+    views = widget.get("wk-views")
+    height = views.bounding_box()["height"]
+    handle = widget.get("wk-resize-handle").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y - 60, steps=3)
+    page.mouse.move(x, y - 100, steps=3)
+    page.mouse.up()
+    assert views.bounding_box()["height"] == pytest.approx(height - 100, abs=1)
+    _wait_kernel(lab, nb, "viewer.height", lambda h: abs(h - (height - 100)) <= 1)
+    widget.wait_complete()
+    assert_non_blank(widget, "xy")
+
+    # Full screen and back: the views take the screen, then their place again.
+    widget.get("wk-fullscreen").click()
+    page.wait_for_function("(el) => el.dataset.fullscreen === '1'", arg=widget.root.element_handle())
+    page.wait_for_function(
+        "([el, h]) => el.getBoundingClientRect().height > h + 50", arg=[views.element_handle(), height]
+    )
+    widget.wait_complete()
+    assert_non_blank(widget, "xy")
+    widget.get("wk-fullscreen").click()
+    page.wait_for_function("(el) => el.dataset.fullscreen === '0'", arg=widget.root.element_handle())
+    assert views.bounding_box()["height"] == pytest.approx(height - 100, abs=1)
+
+    # A narrow window: the side panel goes below the views.
+    page.set_viewport_size({"width": 760, "height": 800})
+    try:
+        page.wait_for_function("(el) => el.dataset.narrow === '1'", arg=widget.root.element_handle())
+        assert_layout_fits(widget)
+        widget.wait_complete()
+        assert_non_blank(widget, "xy")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_function("(el) => el.dataset.narrow === '0'", arg=widget.root.element_handle())
+    boxes_after = assert_views_first(widget)
+    assert boxes_after["xy"]["width"] == pytest.approx(boxes["xy"]["width"], abs=1)
 
 
 # ----------------------------------------------------------------------------- (e)

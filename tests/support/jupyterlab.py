@@ -1,4 +1,4 @@
-"""JupyterLab + headless Chromium for browser tests and benchmarks (no pytest dependency).
+"""JupyterLab / Notebook 7 + headless Chromium for browser tests and benchmarks (no pytest).
 
     with JupyterLab(root_dir) as lab, Browser(artifacts_dir) as browser:
         lab.write_notebook("demo.ipynb", ["import wk_widget as wk", "wk.Viewer()"])
@@ -7,7 +7,8 @@
         nb.page.wait_for_selector("[data-testid=wk-root]")
         lab.execute("demo.ipynb", "print(1 + 1)")        # in the notebook's own kernel
 
-JupyterLab runs as a real server process (``--allow-root``, no token, 127.0.0.1, a
+``JupyterLab(app="notebook")`` is Notebook 7 (same server, same notebook page widgets, its
+own URLs). JupyterLab runs as a real server process (``--allow-root``, no token, 127.0.0.1, a
 temporary config/settings/runtime dir, news and update checks off, widget state saved
 into notebooks) with the current interpreter, so its ``python3`` kernel is this venv.
 Chromium is the system one (``/usr/bin/chromium``) driven by Playwright; Playwright
@@ -32,6 +33,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.support.servers import ServerProcess, ServerStartError, free_port
+from tests.support.widget_checks import watch_external_requests
 
 CHROMIUM = os.environ.get("WK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -52,6 +54,11 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
     # Every cell fully rendered, also off screen.
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+}
+# News and update checks off (both would reach the internet).
+_NEWS_OFF = {
+    "lab": ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+    "notebook": [],
 }
 DEFAULT_TIMEOUT_S = 60.0
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -88,9 +95,15 @@ def notebook_json(cells: Sequence[str]) -> dict[str, Any]:
 
 
 class JupyterLab:
-    """A JupyterLab server process over ``root`` (a temporary directory by default)."""
+    """A JupyterLab (or, with ``app="notebook"``, Notebook 7) server process over ``root``
+    (a temporary directory by default)."""
 
-    def __init__(self, root: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, env: dict[str, str] | None = None, app: str = "lab"
+    ) -> None:
+        if app not in ("lab", "notebook"):
+            raise ValueError(f"app must be 'lab' or 'notebook', not {app!r}")
+        self.app = app
         self._tmp = Path(tempfile.mkdtemp(prefix="wk-jupyterlab-"))
         self.root = Path(root) if root is not None else self._tmp / "root"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -119,15 +132,15 @@ class JupyterLab:
         for attempt in range(3):
             self.port = free_port()
             argv = [
-                sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+                sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
                 "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                 "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-                f"--ServerApp.root_dir={self.root}", f"--LabApp.app_settings_dir={app_settings}",
-                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                f"--ServerApp.root_dir={self.root}", f"--LabServerApp.app_settings_dir={app_settings}",
+                *_NEWS_OFF[self.app],
                 "--ServerApp.log_level=WARN", "--MappingKernelManager.cull_idle_timeout=0",
             ]  # fmt: skip
-            process = ServerProcess("jupyterlab", argv, self.port, "/api/status", env)
+            process = ServerProcess(f"jupyter-{self.app}", argv, self.port, "/api/status", env)
             process.spawn()
             try:
                 process.wait_ready(timeout=90)
@@ -165,6 +178,8 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{urllib.parse.quote(name)}"
         return f"{self.url}/lab/tree/{urllib.parse.quote(name)}?reset"
 
     def _api(self, method: str, path: str, body: Any = None) -> Any:
@@ -339,6 +354,7 @@ class NotebookPage:
         self.console: list[str] = []
         page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
+        self.external = watch_external_requests(page)  # must stay empty
 
     def open(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.page.goto(self.lab.notebook_url(self.name))

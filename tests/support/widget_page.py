@@ -1,4 +1,5 @@
-"""Driving one wk_widget Viewer inside a JupyterLab page (Playwright sync API).
+"""Driving one wk_widget Viewer in a page of any front end (JupyterLab, Notebook 7,
+marimo; Playwright sync API).
 
 Only public handles of the widget are used: ``data-testid`` attributes, the debug
 counters on the root element's ``data-*`` attributes (``viewGen``, ``complete``,
@@ -120,6 +121,12 @@ class WidgetPage:
     def form_busy(self) -> bool:
         return self.get("wk-form").get_attribute("data-busy") == "1"
 
+    def open_form(self) -> None:
+        """Unfold the add-layer form (folded into the toolbar while a dataset is shown)."""
+        if not self.get("wk-uri").is_visible():
+            self.get("wk-toggle-form").click()
+            self.get("wk-uri").wait_for(state="visible")
+
     def add_layer(
         self,
         uri: str,
@@ -128,6 +135,7 @@ class WidgetPage:
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> None:
         """Fill in the form and press "Add layer"; waits until the exploration finished."""
+        self.open_form()
         self.get("wk-uri").fill(uri)
         self.get("wk-cred-type").select_option(credential_type)
         for key, value in (fields or {}).items():
