@@ -1,13 +1,16 @@
 // The widget's CSS (scoped under .wk-root). Uses JupyterLab's theme variables where they
-// exist, with fallbacks for other front ends. installStyles() adopts it as a constructed
+// exist, then VS Code's, then fixed fallbacks (Notebook 7 has JupyterLab's; marimo none). installStyles() adopts it as a constructed
 // stylesheet where it can (no <style> element, which a strict Content-Security-Policy
 // such as VS Code's webview may block) and falls back to a <style> element.
 
 export const CSS = `
-.wk-root { --wk-fg: var(--jp-ui-font-color1, #222); --wk-fg2: var(--jp-ui-font-color2, #666);
-  --wk-bg: var(--jp-layout-color1, #fff); --wk-bg2: var(--jp-layout-color2, #eee);
-  --wk-border: var(--jp-border-color2, #ccc); --wk-accent: var(--jp-brand-color1, #1976d2);
-  --wk-error: var(--jp-error-color1, #d32f2f);
+.wk-root { --wk-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #222));
+  --wk-fg2: var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #666));
+  --wk-bg: var(--jp-layout-color1, var(--vscode-editor-background, #fff));
+  --wk-bg2: var(--jp-layout-color2, var(--vscode-editorWidget-background, #eee));
+  --wk-border: var(--jp-border-color2, var(--vscode-panel-border, #ccc));
+  --wk-accent: var(--jp-brand-color1, var(--vscode-focusBorder, #1976d2));
+  --wk-error: var(--jp-error-color1, var(--vscode-errorForeground, #d32f2f));
   font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px; color: var(--wk-fg);
   display: flex; flex-direction: column; gap: 6px; width: 100%; box-sizing: border-box; }
 .wk-root *, .wk-root *::before, .wk-root *::after { box-sizing: border-box; }

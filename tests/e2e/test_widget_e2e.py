@@ -134,8 +134,8 @@ def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, a
     page = nb.page
     assert page.viewport_size == {"width": 1280, "height": 800}
     boxes = assert_views_first(widget)
-    assert_layout_fits(widget)
-    assert widget.data()["narrow"] == "0"
+    assert_layout_fits(widget)  # JupyterLab's file browser leaves the cell < 900 px: narrow
+    narrow = widget.data()["narrow"]
     nb.screenshot("jupyterlab-first-screen", artifacts)
     assert nb.external == [], "requests left this machine"
 
@@ -172,17 +172,33 @@ def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, a
     widget.get("wk-fullscreen").click()
     page.wait_for_function("(el) => el.dataset.fullscreen === '0'", arg=widget.root.element_handle())
     assert views.bounding_box()["height"] == pytest.approx(height - 100, abs=1)
+    # Where the page may not go full screen (an iframe without allowfullscreen, as in some
+    # editors' webviews), the widget covers the window instead; Escape gives the place back.
+    page.evaluate("() => { Element.prototype.requestFullscreen = () => Promise.reject(new Error('denied')); }")
+    widget.get("wk-fullscreen").click()
+    page.wait_for_function("(el) => el.dataset.fullscreen === '1'", arg=widget.root.element_handle())
+    # (position: fixed; JupyterLab's notebook panel is its containing block, so it covers that)
+    box = widget.root.bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 1281 and box["y"] + box["height"] <= 801
+    assert views.bounding_box()["height"] > height + 50
+    widget.wait_complete()
+    assert_non_blank(widget, "xy")
+    page.keyboard.press("Escape")
+    page.wait_for_function("(el) => el.dataset.fullscreen === '0'", arg=widget.root.element_handle())
+    assert views.bounding_box()["height"] == pytest.approx(height - 100, abs=1)
 
-    # A narrow window: the side panel goes below the views.
-    page.set_viewport_size({"width": 760, "height": 800})
+    # Wide and narrow windows: the side panel beside the views, then below them.
+    root = widget.root.element_handle()
     try:
-        page.wait_for_function("(el) => el.dataset.narrow === '1'", arg=widget.root.element_handle())
-        assert_layout_fits(widget)
-        widget.wait_complete()
-        assert_non_blank(widget, "xy")
+        for width, expected in ((1800, "0"), (760, "1")):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.wait_for_function("([el, n]) => el.dataset.narrow === n", arg=[root, expected])
+            assert_layout_fits(widget)
+            widget.wait_complete()
+            assert_non_blank(widget, "xy")
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
-    page.wait_for_function("(el) => el.dataset.narrow === '0'", arg=widget.root.element_handle())
+    page.wait_for_function("([el, n]) => el.dataset.narrow === n", arg=[root, narrow])
     boxes_after = assert_views_first(widget)
     assert boxes_after["xy"]["width"] == pytest.approx(boxes["xy"]["width"], abs=1)
 
