@@ -202,6 +202,17 @@ def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, a
     boxes_after = assert_views_first(widget)
     assert boxes_after["xy"]["width"] == pytest.approx(boxes["xy"]["width"], abs=1)
 
+    # Without a dataset the form is open and says what to paste; with one it folds again.
+    lab.execute(nb.name, "viewer.dataset = None")
+    widget.get("wk-uri").wait_for(state="visible")
+    assert "Paste the URL" in widget.get("wk-form-hint").inner_text()
+    assert widget.get("wk-placeholder").is_visible()
+    assert widget.data()["layout"] == "form"
+    lab.execute(nb.name, "viewer.dataset = ds")
+    widget.get("wk-form").wait_for(state="hidden")
+    widget.wait_complete()
+    assert_views_first(widget)
+
 
 # ----------------------------------------------------------------------------- (e)
 
