@@ -902,6 +902,8 @@ export class Controller {
       });
       setText(this.infoCell, `${info.name}\nvoxel ${info.voxel_size.map((v) => formatLength(v, info.unit)).join(" × ")}\n${lines.join("\n")}`);
       if (this.infoCell.style.whiteSpace !== "pre-wrap") this.infoCell.style.whiteSpace = "pre-wrap";
+    } else {
+      setText(this.infoCell, ""); // no dataset (any more): nothing to describe
     }
     this.panel.refreshLive();
   }

@@ -143,6 +143,7 @@ def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, a
     widget.get("wk-toggle-preview").click()
     widget.get("wk-datasource-json").wait_for(state="visible")
     assert '"dataLayers"' in widget.get("wk-datasource-json").inner_text()
+    nb.screenshot("jupyterlab-preview-on-demand", artifacts)
     widget.get("wk-toggle-preview").click()
     widget.get("wk-preview").wait_for(state="hidden")
 
@@ -208,6 +209,7 @@ def test_the_data_first_layout(viewer_notebook: NotebookPage, lab: JupyterLab, a
     assert "Paste the URL" in widget.get("wk-form-hint").inner_text()
     assert widget.get("wk-placeholder").is_visible()
     assert widget.data()["layout"] == "form"
+    nb.screenshot("jupyterlab-no-dataset", artifacts)
     lab.execute(nb.name, "viewer.dataset = ds")
     widget.get("wk-form").wait_for(state="hidden")
     widget.wait_complete()
