@@ -69,6 +69,7 @@ export const CSS = `
 .wk-num { width: 72px; }
 .wk-full-width { width: 100%; }
 .wk-stage { flex: 1 1 auto; min-width: 200px; display: flex; flex-direction: column; }
+.wk-stage .wk-views { flex: 0 0 auto; } /* the height is set (or dragged): a tall side panel must not stretch it */
 .wk-resize-handle { flex: 0 0 8px; cursor: ns-resize; background: var(--wk-bg2); border-radius: 0 0 3px 3px; touch-action: none; position: relative; outline: none; }
 .wk-resize-handle::after { content: ""; position: absolute; left: 50%; top: 3px; width: 40px; height: 2px; margin-left: -20px; background: var(--wk-fg2); opacity: .5; }
 .wk-resize-handle:hover, .wk-resize-handle.wk-dragging, .wk-resize-handle:focus-visible { background: var(--wk-border); }

@@ -123,6 +123,7 @@ def add_and_import(widget: WidgetPage, url: str, layer: str) -> None:
     """The add-layer form (opened from the toolbar) explores ``url``, the preview shows the
     new layer, Import puts it into the views, whose tiles then draw; the panels fold."""
     before = widget.layer_names()
+    views_height = widget.get("wk-views").bounding_box()["height"]
     widget.add_layer(url)
     assert widget.form_error() == ""
     assert widget.get("wk-preview").is_visible(), "the preview does not show what is being added"
@@ -135,6 +136,8 @@ def add_and_import(widget: WidgetPage, url: str, layer: str) -> None:
     assert widget.data()["tilesErrors"] == "0"
     widget.get("wk-form").wait_for(state="hidden")
     assert not widget.get("wk-preview").is_visible()
+    # a longer layer panel leaves the views as they were
+    assert abs(widget.get("wk-views").bounding_box()["height"] - views_height) <= 1
 
 
 def bad_url_keeps_working(widget: WidgetPage, missing_url: str) -> None:
