@@ -149,6 +149,14 @@ export class AddLayerForm {
       this.error,
       this.status,
     );
+    // browser_access (set by Python, never by the page): "none" shows no form at all,
+    // "public" has no Export (nothing is written on the server; Download only).
+    const access = model.get("browser_access");
+    if (access === "none") this.el.hidden = true;
+    if (access === "public") {
+      this.exportPath.hidden = true;
+      this.exportButton.hidden = true;
+    }
     this.renderCredentialFields();
     for (const name of ["busy", "status", "form_error", "preview"]) {
       const cb = (): void => this.update();

@@ -187,6 +187,7 @@ export interface WidgetModel {
   protocol_version: number;
   selected_segments: Record<string, number[]>;
   annotations: unknown[];
+  browser_access?: "notebook" | "public" | "none";
   [key: string]: unknown;
 }
 

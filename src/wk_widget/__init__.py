@@ -1,6 +1,6 @@
 """wk_widget: WEBKNOSSOS-style remote datasets, streamed lazily and read-only into Jupyter."""
 
-from .engine import set_cache_budget
+from .engine import set_cache_budget, set_request_limit
 from .errors import RemoteDatasetError
 from .estimate import estimate, measured, set_prices
 from .model import Dataset, Layer, Mag, explore, open_datasource
@@ -11,6 +11,7 @@ from .storage import (
     S3Credentials,
     register_credentials,
 )
+from .storage.retry import set_retry_policy
 
 __version__ = "0.1.0"
 
@@ -42,4 +43,6 @@ __all__ = [
     "register_credentials",
     "set_cache_budget",
     "set_prices",
+    "set_request_limit",
+    "set_retry_policy",
 ]

@@ -92,8 +92,10 @@ def _explore(args: argparse.Namespace) -> int:
         return 1
     text = json.dumps(ds.to_datasource(), indent=2)
     if args.output:
+        from ._atomic import atomic_write_text
+
         try:
-            Path(args.output).write_text(text + "\n")
+            atomic_write_text(args.output, text + "\n")  # a failed write keeps the old file
         except OSError as exc:
             print(f"error: {args.output}: cannot write ({exc.strerror})", file=sys.stderr)
             return 1
@@ -114,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RecursionError) as exc:
+        # Remote input that slipped past a limit: name the URIs, not an internal error.
+        what = "out of memory" if isinstance(exc, MemoryError) else "metadata nested too deeply"
+        uris = ", ".join(scrub(u) for u in getattr(args, "uris", []))
+        print(f"error: {uris}: {what}", file=sys.stderr)
+        return 1
     except Exception as exc:
         print(f"error: internal error: {type(exc).__name__}: {scrub(str(exc))}", file=sys.stderr)
         return 1

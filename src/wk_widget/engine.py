@@ -22,11 +22,25 @@ from typing import Any
 
 import numpy as np
 
+from .errors import LimitExceededError
 from .formats import open_reader
 from .formats.base import ArrayReader, MagSpec
 from .storage import RequestMeter, StorageConfig, get_storage, run_sync
+from .storage._loop import gather_or_cancel
 
 DEFAULT_CACHE_BYTES = 1 << 30  # 1 GiB of decoded chunks
+DEFAULT_MAX_REQUESTS = 4096  # chunks one read (or one viewer tile) may fetch
+_max_requests = DEFAULT_MAX_REQUESTS
+
+
+def set_request_limit(max_requests: int) -> None:
+    """Refuse reads (and viewer tiles) that would need more than `max_requests` chunk
+    requests (default 4096): tiny chunks otherwise cost millions of requests."""
+    global _max_requests
+    value = int(max_requests)
+    if value < 1:
+        raise ValueError("max_requests must be at least 1")
+    _max_requests = value
 
 
 class ChunkCache:
@@ -175,13 +189,21 @@ async def read_box(
     start = tuple(int(s) for s in start)
     stop = tuple(int(s) for s in stop)
     out_shape = tuple(max(0, b - a) for a, b in zip(start, stop, strict=True))
-    out = np.full(out_shape, reader.fill_value, dtype=reader.dtype)
-    if 0 in out_shape:
-        return out
     ranges = [
         _grid_range(start[d], stop[d], reader.grid_origin[d], reader.chunk_shape[d], reader.shape[d])
         for d in range(ndim)
     ]
+    needed = math.prod(len(r) for r in ranges)
+    if needed > _max_requests:  # refused before anything is allocated or fetched
+        raise LimitExceededError(
+            reader.uri,
+            f"this read needs {needed} chunks of shape {tuple(reader.chunk_shape)}, more than the "
+            f"{_max_requests} requests allowed; read a coarser mag or a smaller box "
+            "(or raise the limit with wk_widget.set_request_limit)",
+        )
+    out = np.full(out_shape, reader.fill_value, dtype=reader.dtype)
+    if 0 in out_shape:
+        return out
     coords = list(itertools.product(*ranges))
     if not coords:
         return out
@@ -227,7 +249,7 @@ async def read_box(
     async def fetch_owned(owned: list[tuple[int, ...]]) -> None:
         # Batches in chunk order let decoding start while later fetches are in flight,
         # and keep neighbouring chunks (same shard) together for range coalescing.
-        await asyncio.gather(*(fetch_group(g) for g in fetch_groups(owned)))
+        await gather_or_cancel(*(fetch_group(g) for g in fetch_groups(owned)))
 
     def release(owned: list[tuple[int, ...]]) -> None:
         """Give up what this read promised to fetch and did not deliver (it failed or was

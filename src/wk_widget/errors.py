@@ -95,3 +95,7 @@ class CorruptChunkError(RemoteDatasetError):
 
 class CredentialsError(RemoteDatasetError):
     """Credentials were given in a form that cannot be used."""
+
+
+class LimitExceededError(RemoteDatasetError):
+    """Remote input exceeds a safety limit (response size, decoded size, channels, requests)."""

@@ -8,6 +8,7 @@ bounding box from it, so adding a finer layer later rescales the others consiste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -19,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import units
+from ._atomic import atomic_write_text
 from .engine import LevelHandle
 from .errors import (
+    AccessDeniedError,
     IncompatibleLayersError,
     InvalidURIError,
     MalformedMetadataError,
     RemoteDatasetError,
     UnsupportedFormatError,
+    scrub,
 )
 from .formats import explore_uri
 from .formats.base import (
@@ -47,6 +51,7 @@ from .storage import (
     storage_config_for,
     storage_for,
 )
+from .storage.origins import NOTEBOOK, Access, access_for, check_public_uri
 
 if TYPE_CHECKING:
     import dask.array
@@ -88,7 +93,7 @@ class Mag:
 
     @property
     def path(self) -> str:
-        storage = storage_for(self._spec.path, self._layer._spec.credentials)
+        storage = storage_for(self._spec.path, self._layer._spec.credentials, self._layer._spec.access)
         return storage.display(self._spec.path.fs_path)
 
     @property
@@ -98,7 +103,7 @@ class Mag:
     @property
     def handle(self) -> LevelHandle:
         return LevelHandle(
-            storage_config_for(self._spec.path, self._layer._spec.credentials),
+            storage_config_for(self._spec.path, self._layer._spec.credentials, self._layer._spec.access),
             self._layer.data_format,
             self._spec,
         )
@@ -583,10 +588,10 @@ class Dataset:
         return self._reassemble(specs)
 
     async def add_layers_async(
-        self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None
+        self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None, *, access: Access = NOTEBOOK
     ) -> list[Layer]:
         """Explore `uri` (any supported URI or Neuroglancer link) and append its layers."""
-        specs, reports = await _explore_specs([uri], coerce_credentials(credentials))
+        specs, reports = await _explore_specs([uri], coerce_credentials(credentials), access)
         self.reports.extend(reports)
         for report in reports:
             if report.error:
@@ -631,9 +636,9 @@ class Dataset:
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)
-        if target.is_dir():
+        if target.is_dir() and not target.is_symlink():
             target = target / "datasource-properties.json"
-        target.write_text(self.to_json() + "\n")
+        atomic_write_text(target, self.to_json() + "\n")
         return target
 
     def to_neuroglancer_url(self, base: str | None = None) -> str:
@@ -646,11 +651,11 @@ class Dataset:
             path = finest.path
             root: str | None = None
             if layer.data_format == "neuroglancerPrecomputed":
-                storage = storage_for(finest.spec.path.parent(), layer.spec.credentials)
+                storage = storage_for(finest.spec.path.parent(), layer.spec.credentials, layer.spec.access)
                 path = storage.display(finest.spec.path.parent().fs_path)
             elif layer.format_name.startswith(("ngff", "n5-multiscales")) and len(layer.mags) > 1:
                 parent = finest.spec.path.parent()
-                storage = storage_for(parent, layer.spec.credentials)
+                storage = storage_for(parent, layer.spec.credentials, layer.spec.access)
                 root = storage.display(parent.fs_path)
             out.append(
                 neuroglancer.NeuroglancerLayerOut(
@@ -698,21 +703,37 @@ def _report_error(report: UriReport) -> RemoteDatasetError:
     return UnsupportedFormatError(report.uri, report.error or "exploration failed")
 
 
-async def _explore_one(uri: str, credentials: Credentials | None) -> tuple[list[LayerSpec], UriReport]:
+def _check_specs(specs: Sequence[LayerSpec]) -> None:
+    """Numbers from remote metadata that no dataset has (Infinity, NaN, <= 0 voxel sizes)."""
+    for s in specs:
+        if s.voxel_size is not None and not all(math.isfinite(v) and v > 0 for v in s.voxel_size):
+            raise MalformedMetadataError(
+                s.source_uri or (s.mags[0].path.url if s.mags else ""),
+                f"layer {s.name!r} has voxel size {list(s.voxel_size)}; it must be finite and positive",
+            )
+
+
+async def _explore_one(
+    uri: str, credentials: Credentials | None, access: Access = NOTEBOOK
+) -> tuple[list[LayerSpec], UriReport]:
     from . import neuroglancer
 
-    report = UriReport(uri=str(uri))
-    ctx = ExploreContext(credentials)
+    report = UriReport(uri=scrub(str(uri)))
+    ctx = ExploreContext(credentials, access=access)
     try:
         if isinstance(uri, str) and neuroglancer.is_neuroglancer_url(uri):
             specs = await _explore_neuroglancer(ctx, uri, report)
         else:
             source = parse_uri(uri) if isinstance(uri, str) else parse_uri(str(uri))
-            storage_config_for(source, credentials)  # validates the credential kind early
+            # Credentials (given and ambient) belong to the origin of the URI the user gave.
+            ctx.access = access_for(source, credentials, access)
+            storage_config_for(source, credentials, ctx.access)  # validates the credential kind early
             report.uri = source.url
             specs = await explore_uri(ctx, source, report)
+            _check_specs(specs)
             for s in specs:
                 s.credentials = credentials
+                s.access = ctx.access
                 s.source_uri = s.source_uri or source.url
     except RemoteDatasetError as err:
         report.error = str(err)
@@ -726,6 +747,10 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
     from . import neuroglancer
 
     state = neuroglancer.parse_neuroglancer_url(url)
+    if state.layers:
+        # A link is someone's metadata: credentials go to the origin of its first source only.
+        with contextlib.suppress(RemoteDatasetError):
+            ctx.access = access_for(parse_uri(state.layers[0].uri), ctx.credentials, ctx.access)
     for skipped in state.skipped:
         report.notes.append(f"skipped layer {skipped.name!r}: {skipped.reason}")
     if not state.layers:
@@ -737,6 +762,10 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
         report.notes.extend(f"layer {ng.name!r}: {note}" for note in ng.notes)
         try:
             source = parse_uri(ng.uri)
+            if source.scheme == "file":
+                raise AccessDeniedError(source.url, "refused: a Neuroglancer link cannot name local files")
+            if ctx.access.public_only:
+                check_public_uri(source)
             found = await explore_uri(ctx, source, sub)
         except RemoteDatasetError as err:
             report.notes.append(f"layer {ng.name!r} ({ng.uri}): {err.cause}")
@@ -752,6 +781,7 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
         out: list[LayerSpec] = []
         for i, s in enumerate(found):
             s.credentials = ctx.credentials
+            s.access = ctx.access
             s.source_uri = s.source_uri or source.url
             s.name = ng.name if i == 0 else f"{ng.name}_{s.name}"
             if ng.category is not None:
@@ -773,13 +803,14 @@ async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport
     if not specs:
         reasons = "; ".join(report.notes) or "no layer could be explored"
         raise UnsupportedFormatError(report.uri[:200], f"no layer of the Neuroglancer link could be imported ({reasons})")
+    _check_specs(specs)
     return specs
 
 
 async def _explore_specs(
-    uris: Sequence[str], credentials: Credentials | None
+    uris: Sequence[str], credentials: Credentials | None, access: Access = NOTEBOOK
 ) -> tuple[list[LayerSpec], list[UriReport]]:
-    results = await asyncio.gather(*(_explore_one(u, credentials) for u in uris))
+    results = await asyncio.gather(*(_explore_one(u, credentials, access) for u in uris))
     specs = [s for group, _ in results for s in group]
     return specs, [r for _, r in results]
 
@@ -803,12 +834,15 @@ async def explore_async(
     voxel_size: Sequence[float] | None = None,
     unit: str | None = None,
     allow_partial: bool = False,
+    access: Access = NOTEBOOK,
 ) -> Dataset:
-    """Explore every URI concurrently and assemble them into one dataset."""
+    """Explore every URI concurrently and assemble them into one dataset. `access` limits
+    what the sources may use (the Viewer's public mode: no ambient credentials, public
+    addresses only)."""
     if not uris:
         raise InvalidURIError("", "no URI given")
     creds = coerce_credentials(credentials)
-    specs, reports = await _explore_specs(list(uris), creds)
+    specs, reports = await _explore_specs(list(uris), creds, access)
     errors = [_report_error(r) for r in reports if r.error]
     if errors and not (allow_partial and specs):
         err = errors[0] if len(errors) == 1 else ExplorationError(errors)

@@ -522,7 +522,7 @@ def _resolve_source(url: str) -> _Resolved:
     if hint is None and parsed.format_hint is not None:
         hint = parsed.format_hint
     # The canonical form: no trailing slash or metadata file name, path-style for endpoints.
-    return _Resolved(source=parsed.url, format_hint=hint, uri=uri, notes=notes)
+    return _Resolved(source=parsed.private_url, format_hint=hint, uri=uri, notes=notes)
 
 
 def _source_entries(source: Any) -> list[tuple[str | None, dict[str, Any] | None]]:

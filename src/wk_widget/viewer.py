@@ -28,6 +28,7 @@ import numpy as np
 import traitlets
 
 from . import render
+from ._browser_access import BrowserAccess
 from ._protocol import (
     CATEGORIES,
     ENCODING_PNG_PLANES,
@@ -58,7 +59,7 @@ from ._protocol import (
 from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
 from .errors import RemoteDatasetError, scrub
 from .model import Dataset, Layer, explore, explore_async
-from .storage import coerce_credentials, io_loop
+from .storage import io_loop
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +265,21 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)
     form_error = traitlets.Unicode("").tag(sync=True)
     protocol_version = traitlets.Int(PROTOCOL_VERSION, read_only=True).tag(sync=True)
+    # "notebook" | "public" | "none": what the browser may make the kernel do (the form
+    # is hidden in "none" mode; see _browser_access)
+    browser_access = traitlets.Unicode("notebook", read_only=True).tag(sync=True)
 
-    def __init__(self, dataset: Dataset | str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dataset: Dataset | str | None = None,
+        *,
+        browser_access: str = "notebook",
+        export_dir: str | Path = ".",
+        **kwargs: Any,
+    ) -> None:
+        self._browser = BrowserAccess(browser_access, export_dir)
         super().__init__(**kwargs)
+        self.set_trait("browser_access", browser_access)
         self._dataset: Dataset | None = None
         self._pending: Dataset | None = None  # explored, not imported yet (first dataset)
         self._staged: list[str] = []  # layers added but not imported into the views
@@ -360,6 +373,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget; reads still running for its tiles are cancelled."""
+        if not hasattr(self, "_inflight"):  # Widget.__del__ of a Viewer that refused its arguments
+            return
         self._cancel_all()
         if self._flush_handle is not None:
             self._flush_handle.cancel()
@@ -437,6 +452,11 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             return
         kind = content.get("type")
         rid = str(content.get("id", ""))
+        refused = self._browser.allows(str(kind))
+        if refused is not None:
+            content.pop("credentials", None)
+            self._result(rid, str(kind), ok=False, error=refused)
+            return
         try:
             if kind == MSG_TILES:
                 self._handle_tiles(content)
@@ -462,8 +482,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             else:
                 log.debug("wk_widget: ignoring message of type %r", kind)
         except Exception as exc:
-            message = scrub(f"{type(exc).__name__}: {exc}")
-            log.warning("wk_widget: error handling %r: %s", kind, message)
+            message = self._browser.message(exc)
+            log.warning("wk_widget: error handling %r: %s", kind, scrub(f"{type(exc).__name__}: {exc}"))
             if kind not in (MSG_TILES, MSG_CANCEL):
                 self._result(rid, str(kind), ok=False, error=message)
 
@@ -520,7 +540,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                     raise ValueError("too many tile requests in flight")
                 job = self._tile_job(rid, req)
             except Exception as exc:
-                self._send_tile_error(rid, layer_name, scrub(str(exc)))
+                self._send_tile_error(rid, layer_name, self._browser.message(exc))
                 continue
             if job.region is None:
                 self._queue_tile(
@@ -563,11 +583,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             return
         exc = fut.exception()
         if exc is not None:
-            if isinstance(exc, RemoteDatasetError):
-                message = str(exc)
-            else:
-                message = scrub(f"{type(exc).__name__}: {exc}")
-            self._send_tile_error(job.id, job.layer.name, message)
+            self._send_tile_error(job.id, job.layer.name, self._browser.message(exc))
             return
         meta, payload = fut.result()
         meta["meter"] = self._layer_meter(job.layer)
@@ -718,9 +734,10 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             self._result(rid, MSG_EXPLORE, ok=False, error=self.form_error)
             return
         try:
-            creds = coerce_credentials(credentials) if credentials else None
+            creds = self._browser.credentials(credentials)
+            self._browser.check_uri(uri)
         except RemoteDatasetError as exc:
-            self.form_error = str(exc)
+            self.form_error = self._browser.message(exc, uri)
             self._result(rid, MSG_EXPLORE, ok=False, error=self.form_error)
             return
         finally:
@@ -732,10 +749,11 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             self.status = f"Exploring {scrub(uri)} …"
         target = self._target()
         coro: Coroutine[Any, Any, Any]
+        access = self._browser.access
         if target is None:
-            coro = explore_async(uri, credentials=creds)
+            coro = explore_async(uri, credentials=creds, access=access)
         else:
-            coro = target.add_layers_async(uri, credentials=creds)
+            coro = target.add_layers_async(uri, credentials=creds, access=access)
         del creds
         self._spawn(self._explore(rid, uri, target, coro))
 
@@ -754,15 +772,20 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 self.status = f"Exploring {shown_uri} … {time.monotonic() - start:.1f} s"
             result = wrapped.result()
         except RemoteDatasetError as exc:
+            message = self._browser.message(exc, uri)
             with self.hold_sync():
-                self.form_error = str(exc)
+                self.form_error = message
                 self.status = ""
                 self.busy = False
             self._exploring = False
-            self._result(rid, MSG_EXPLORE, ok=False, error=str(exc))
+            self._result(rid, MSG_EXPLORE, ok=False, error=message)
             return
         except BaseException as exc:
-            message = scrub(f"{shown_uri}: {type(exc).__name__}: {exc}")
+            message = (
+                self._browser.message(exc, uri)
+                if self._browser.mode == "public"
+                else scrub(f"{shown_uri}: {type(exc).__name__}: {exc}")
+            )
             with self.hold_sync():
                 self.form_error = message
                 self.status = ""
@@ -877,11 +900,14 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         self._result(rid, MSG_DISCARD, ok=True, layers=dropped)
 
     def _handle_export(self, rid: str, content: Mapping[str, Any]) -> None:
-        raw = str(content.get("path") or "").strip() or "datasource-properties.json"
         try:
-            saved = self.export(raw)
+            target = self._target()
+            if target is None:
+                raise ValueError("nothing to export: add a layer first")
+            # A plain file name into export_dir, written atomically (never `~`, `..`, dotfiles).
+            saved = target.save(self._browser.export_path(content.get("path")))
         except (OSError, ValueError) as exc:
-            message = scrub(str(exc))
+            message = scrub(exc.strerror or str(exc)) if isinstance(exc, OSError) else scrub(str(exc))
             self.status = f"Export failed: {message}"
             self._result(rid, MSG_EXPORT, ok=False, error=message)
             return

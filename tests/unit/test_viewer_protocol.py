@@ -124,8 +124,8 @@ class Recorder:
         return found[0]
 
 
-def make_viewer(dataset: Any = None) -> tuple[Viewer, Recorder]:
-    v = Viewer(dataset)
+def make_viewer(dataset: Any = None, **kwargs: Any) -> tuple[Viewer, Recorder]:
+    v = Viewer(dataset, **kwargs)
     rec = Recorder()
     v.send = rec  # type: ignore[method-assign]
     return v, rec
@@ -424,13 +424,13 @@ async def test_discard_before_first_import(img_uri: str):
 
 
 async def test_export_saves_datasource(img_uri: str, tmp_path: Path):
-    v, rec = make_viewer()
-    msg(v, {"type": "export", "id": "x0", "path": str(tmp_path / "a.json")})
+    v, rec = make_viewer(export_dir=tmp_path / "out")
+    msg(v, {"type": "export", "id": "x0", "path": "a.json"})
     assert rec.result("x0")["ok"] is False
     await explore_and_import(v, rec, img_uri)
     target = tmp_path / "out" / "datasource-properties.json"
     target.parent.mkdir()
-    msg(v, {"type": "export", "id": "x1", "path": str(target.parent)})
+    msg(v, {"type": "export", "id": "x1", "path": ""})
     res = rec.result("x1")
     assert res["ok"] is True and res["path"] == str(target.resolve())
     assert json.loads(target.read_text()) == v.dataset.to_datasource()
@@ -810,10 +810,10 @@ async def test_exploring_does_not_block_tiles_or_the_kernel(
     loop = asyncio.get_running_loop()
     original = type(ds).add_layers_async
 
-    async def slow_add(self: Any, uri: str, credentials: Any = None) -> Any:
+    async def slow_add(self: Any, uri: str, credentials: Any = None, **kwargs: Any) -> Any:
         while not release.is_set():
             await asyncio.sleep(0.01)
-        return await original(self, uri, credentials)
+        return await original(self, uri, credentials, **kwargs)
 
     monkeypatch.setattr(type(ds), "add_layers_async", slow_add)
     msg(v, {"type": "explore", "id": "e", "uri": seg_uri, "credentials": None})

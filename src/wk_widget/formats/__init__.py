@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 from importlib import import_module
 
-from ..errors import RemoteDatasetError, SourceNotFoundError, UnsupportedFormatError
+from ..errors import (
+    MalformedMetadataError,
+    RemoteDatasetError,
+    SourceNotFoundError,
+    UnsupportedFormatError,
+)
 from ..storage import SourceURI, Storage
 from .base import (
     ArrayReader,
@@ -78,6 +83,12 @@ async def explore_here(ctx: ExploreContext, uri: SourceURI, report: UriReport) -
         except RemoteDatasetError as err:
             report.add(explorer.name, "error", str(err))
             raise
+        except (ValueError, ArithmeticError, RecursionError, MemoryError) as exc:
+            # Hostile numbers (NaN, Infinity, 1e999, absurd sizes) that slipped past a parser:
+            # still a clear error naming the URI, never a stray exception type.
+            bad = MalformedMetadataError(uri.url, f"invalid metadata ({type(exc).__name__}: {str(exc)[:200]})")
+            report.add(explorer.name, "error", str(bad))
+            raise bad from None
         report.add(explorer.name, "found", f"{len(layers)} layer(s)")
         return layers
     if transport_errors:
@@ -87,8 +98,6 @@ async def explore_here(ctx: ExploreContext, uri: SourceURI, report: UriReport) -
 
 
 def _is_malformed(err: RemoteDatasetError) -> bool:
-    from ..errors import MalformedMetadataError
-
     return isinstance(err, MalformedMetadataError)
 
 

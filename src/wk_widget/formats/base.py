@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
 from ..storage import Credentials, RequestMeter, SourceURI, Storage, storage_for
+from ..storage.origins import NOTEBOOK, Access
 
 Category = Literal["color", "segmentation"]
 DataFormat = Literal["zarr", "zarr3", "n5", "neuroglancerPrecomputed"]
@@ -145,6 +146,7 @@ class LayerSpec:
     credentials: Credentials | None = field(default=None, repr=False)
     # colours and properties of segment ids (OME image-label), keyed by str(id)
     segment_metadata: dict[str, Any] | None = None
+    access: Access = NOTEBOOK  # the origin the credentials belong to; ambient/public limits
 
 
 @dataclass
@@ -178,15 +180,18 @@ class UriReport:
 class ExploreContext:
     """Metadata access for one exploration: each file fetched at most once, concurrently."""
 
-    def __init__(self, credentials: Credentials | None = None, meter: RequestMeter | None = None) -> None:
+    def __init__(
+        self, credentials: Credentials | None = None, meter: RequestMeter | None = None, access: Access = NOTEBOOK
+    ) -> None:
         self.credentials = credentials
+        self.access = access
         self.meter = meter or RequestMeter()
         self.notes: list[str] = []  # things skipped or worth telling the user
         self._bytes: dict[str, asyncio.Future[bytes | None]] = {}
         self._lists: dict[str, asyncio.Future[list[tuple[str, bool]] | None]] = {}
 
     def storage(self, uri: SourceURI) -> Storage:
-        return storage_for(uri, self.credentials)
+        return storage_for(uri, self.credentials, self.access)
 
     async def fetch_bytes(self, uri: SourceURI, name: str = "") -> bytes | None:
         """Bytes of `uri/name`, None if it does not exist. Shared by concurrent callers."""
@@ -207,6 +212,8 @@ class ExploreContext:
         target = uri.join(name) if name else uri
         try:
             return json.loads(data)
+        except RecursionError:
+            raise MalformedMetadataError(target.url, "malformed JSON: nested too deeply") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
             where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""

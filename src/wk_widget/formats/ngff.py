@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from ..errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
 from ..storage import SourceURI
 from ..units import NANOMETERS_PER_UNIT, normalize_unit
+from . import _limits
 from .base import (
     AdditionalAxis,
     BoundingBox,
@@ -443,6 +445,7 @@ def _multiscale_layers(
         AdditionalAxis(sanitize_name(axes[d].name) or f"dim{d}", (0, int(finest_meta.shape[d])), d) for d in others
     ]
     channel_count = finest_meta.shape[order["c"]] if "c" in order else 1
+    _limits.check_channels(uri.url, channel_count)  # one layer each: refuse absurd counts early
 
     # Names, categories and view configurations per channel.
     if label_name is not None:
@@ -462,7 +465,8 @@ def _multiscale_layers(
         if not name:
             name = base if channel_count == 1 else f"{base}_c{ch}"
         names.append(name)
-    duplicated = {name for name in names if names.count(name) > 1}
+    counts = Counter(names)  # linear in channels (names.count was quadratic)
+    duplicated = {name for name, n in counts.items() if n > 1}
     names = [f"{name}_c{ch}" if name in duplicated else name for ch, name in enumerate(names)]
 
     largest = (

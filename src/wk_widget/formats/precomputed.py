@@ -54,6 +54,8 @@ from ..errors import (
     UnsupportedDataError,
 )
 from ..storage import RequestMeter, SourceURI, Storage
+from ..storage._loop import gather_or_cancel
+from . import _limits
 from ._codecs import codec_module, imagecodecs_codec
 from ._compresso import decode_compresso
 from ._murmur import hash64_uint64
@@ -566,13 +568,12 @@ class _LRU:
         return len(self._data)
 
 
+_MAX_MINISHARD_INDEX = 64 << 20
+
+
 async def _gather_all(aws: Iterable[Awaitable[T]]) -> list[T]:
-    """asyncio.gather that lets every task finish and then raises the first error."""
-    results = await asyncio.gather(*aws, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results  # type: ignore[return-value]
+    """asyncio.gather whose first error cancels the others (no orphaned retries)."""
+    return await gather_or_cancel(*aws)
 
 
 class _MinishardIndex:
@@ -611,6 +612,9 @@ class PrecomputedReader(ArrayReader):
         self._sharding = scale.sharding
         self._encoding = scale.encoding
         self._codec = _codec_for(scale.encoding, f"{path.url}/info")
+        _limits.check_array(self.uri, self.shape, self.chunk_shape, self.dtype.itemsize)
+        # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
+        self._max_chunk_bytes = 2 * _limits.bound(math.prod(self.chunk_shape) * self.dtype.itemsize)
         if scale.sharding is not None:
             sh = scale.sharding
             self._morton = _MortonEncoder(self._grid)
@@ -680,8 +684,9 @@ class PrecomputedReader(ArrayReader):
             return []
         if self._sharding is None:
             get = self._storage.get
+            cap = self._max_chunk_bytes
             return await _gather_all(
-                get(self._key_path(self.chunk_name(c)), meters=meters)
+                get(self._key_path(self.chunk_name(c)), meters=meters, max_bytes=cap)
                 if self._in_grid(c)
                 else _none()
                 for c in coords
@@ -726,6 +731,10 @@ class PrecomputedReader(ArrayReader):
                 continue
             found = index.lookup(cid)
             if found is not None:
+                if found[1] > self._max_chunk_bytes:
+                    raise CorruptChunkError(
+                        f"{self.uri}/{name}", f"minishard index names a chunk of {found[1]} bytes; refused"
+                    )
                 ranges.append((found[0], found[1], i))
         if not ranges:
             return
@@ -869,17 +878,19 @@ class PrecomputedReader(ArrayReader):
         meters: Sequence[RequestMeter],
     ) -> _MinishardIndex | None:
         start, end = entry
+        where = f"{self.uri}/{name}"
+        if end - start > _MAX_MINISHARD_INDEX:
+            raise CorruptChunkError(where, f"minishard index {minishard} claims {end - start} bytes; refused")
         data = await self._storage.get_range(path, start, end - start, meters=meters)
         if data is None:
             return None
-        where = f"{self.uri}/{name}"
         if len(data) != end - start:
             raise CorruptChunkError(where, f"minishard index {minishard} is truncated")
         assert self._sharding is not None
         try:
             if self._sharding.minishard_index_encoding == "gzip":
-                data = zlib.decompress(data, 47)
-        except zlib.error as exc:
+                data = _limits.zlib_bounded(data, _MAX_MINISHARD_INDEX, 47)
+        except (zlib.error, ValueError) as exc:
             raise CorruptChunkError(
                 where, f"cannot decompress minishard index {minishard}: {exc}"
             ) from None
@@ -908,7 +919,7 @@ class PrecomputedReader(ArrayReader):
         extent = self.chunk_extent(coord)
         try:
             if self._gzip_data:
-                data = zlib.decompress(data, 47)
+                data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
             encoding = self._encoding
             if encoding == "raw":
                 arr = self._decode_raw(data, extent)
@@ -936,7 +947,8 @@ class PrecomputedReader(ArrayReader):
             if len(data) == full[0] * full[1] * full[2] * full[3] * itemsize:
                 shape = full  # stored padded to the full chunk size
             elif data[:2] == _GZIP_MAGIC:
-                return self._decode_raw(zlib.decompress(data, 47), extent)
+                full_bytes = full[0] * full[1] * full[2] * full[3] * itemsize
+                return self._decode_raw(_limits.zlib_bounded(data, full_bytes, 47), extent)
             else:
                 raise _Bad(
                     f"{len(data)} bytes, expected {nbytes} for {list(extent)} {self.dtype.name} voxels"
@@ -951,6 +963,10 @@ class PrecomputedReader(ArrayReader):
     def _decode_image(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
         imagecodecs = self._codec
         assert imagecodecs is not None
+        full = self.chunk_shape
+        # The header's size is checked before the decoder allocates what it says.
+        if self._encoding in ("png", "jpeg"):
+            _limits.check_image(self._encoding, data, full[0] * full[1] * full[2] * max(full[3], 4))
         if self._encoding == "jpeg":
             img = imagecodecs.jpeg_decode(data)
         elif self._encoding == "jxl":  # laid out like jpeg: width x, height y * z
@@ -987,7 +1003,7 @@ class PrecomputedReader(ArrayReader):
         block = self.scale.compressed_segmentation_block_size
         assert block is not None
         if data[:2] == _GZIP_MAGIC:
-            data = zlib.decompress(data, 47)
+            data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
         data = bytes(data)
         item_words = self.dtype.itemsize // 4
         try:

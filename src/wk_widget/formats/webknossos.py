@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import MalformedMetadataError, UnsupportedDataError
 from ..storage import SourceURI, parse_uri
+from ..storage.origins import check_metadata_path
 from ..units import normalize_unit
 from .base import (
     ELEMENT_CLASSES,
@@ -94,7 +95,10 @@ def mag_literal(mag: Vec3, allow_scalar: bool = True) -> str:
 
 def _resolve(root: SourceURI, path: str) -> SourceURI:
     if _SCHEME.match(path):
-        return parse_uri(path)
+        target = parse_uri(path)
+        # A remote datasource never leads to local files.
+        check_metadata_path(root, target, root.join(DATASOURCE_FILE).url)
+        return target
     if path.startswith("/") and root.scheme == "file":
         return parse_uri(path)
     return root.join(path)

@@ -20,11 +20,9 @@ order; they may be read-only views of the decompressed buffer.
 from __future__ import annotations
 
 import asyncio
-import bz2
 import json
 import math
 import re
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,12 +32,15 @@ import numpy as np
 
 from ..errors import (
     CorruptChunkError,
+    LimitExceededError,
     MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
     UnsupportedDataError,
 )
 from ..storage import RequestMeter, SourceURI, Storage
+from ..storage._loop import gather_or_cancel
+from . import _limits
 from ._codecs import codec_module
 from .base import (
     COALESCE_GAP,
@@ -407,53 +408,14 @@ def parse_array_meta(doc: Any, uri: str = "", file_name: str | None = None) -> Z
 BytesDecoder = Callable[[Any], Any]
 
 
-def _gzip_decoder(expected: int | None) -> BytesDecoder:
-    import imagecodecs
-
-    def multi_member(data: Any) -> bytes:
-        out: list[bytes] = []
-        buf = bytes(data)
-        while buf:
-            d = zlib.decompressobj(31)
-            out.append(d.decompress(buf))
-            out.append(d.flush())
-            if not d.eof:
-                raise ValueError("truncated gzip stream")
-            buf = d.unused_data
-            if buf.strip(b"\x00") == b"":
-                break
-        return b"".join(out)
-
-    if expected is None:
-        return multi_member
-
-    def decode(data: Any) -> Any:
-        out = imagecodecs.gzip_decode(data)
-        if len(out) != expected:  # e.g. a multi-member stream (pigz); zlib reads them all
-            return multi_member(data)
-        return out
-
-    return decode
+def _bounded(fn: Any, limit: int) -> BytesDecoder:
+    """A decoder that never produces (or allocates) more than `limit` bytes."""
+    return lambda data: fn(data, limit)
 
 
-def _zlib_decode(data: Any) -> bytes:
-    return zlib.decompress(data)
-
-
-def _zstd_decode(data: Any) -> Any:
-    import imagecodecs
-
-    return imagecodecs.zstd_decode(data)
-
-
-def _blosc_decode(data: Any) -> Any:
-    import imagecodecs
-
-    return imagecodecs.blosc_decode(data, numthreads=1)
-
-
-def _bz2_decode(data: Any) -> bytes:
-    return bz2.decompress(data)
+def _gzip_decoder(limit: int) -> BytesDecoder:
+    # wbits 47: gzip or zlib headers; every member of a multi-member stream (pigz)
+    return lambda data: _limits.zlib_bounded(data, limit, 47)
 
 
 def _crc32c_decoder(where: str) -> BytesDecoder:
@@ -478,7 +440,7 @@ def _crc32c_check(value: Callable[[Any], int], data: Any) -> Any:
     return body
 
 
-def _numcodecs_decoder(config: dict[str, Any], where: str) -> BytesDecoder:
+def _numcodecs_decoder(config: dict[str, Any], where: str, limit: int) -> BytesDecoder:
     numcodecs = codec_module("numcodecs", str(config.get("id")), where)
 
     try:
@@ -486,6 +448,13 @@ def _numcodecs_decoder(config: dict[str, Any], where: str) -> BytesDecoder:
     except (ValueError, TypeError, KeyError) as exc:
         raise UnsupportedDataError(where, f"unsupported codec {config.get('id')!r} ({exc})") from None
     decode: BytesDecoder = codec.decode
+    if config.get("id") == "lz4":
+
+        def lz4(data: Any) -> Any:
+            _limits.lz4_size_checked(data, limit)
+            return decode(data)
+
+        return lz4
     return decode
 
 
@@ -495,39 +464,37 @@ _V3_BYTES_CODECS = ("gzip", "zstd", "blosc", "crc32c")
 _IMAGECODECS_CODECS = frozenset({"gzip", "zstd", "blosc"})
 
 
-def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, expected: int | None) -> BytesDecoder:
+def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, limit: int) -> BytesDecoder:
     if name in _IMAGECODECS_CODECS:
         codec_module("imagecodecs", name, where)  # a missing module: say so now
     if name == "gzip":
-        return _gzip_decoder(expected)
+        return _gzip_decoder(limit)
     if name == "zstd":
-        return _zstd_decode
+        return _bounded(_limits.zstd_bounded, limit)
     if name == "blosc":
-        return _blosc_decode
+        return _bounded(_limits.blosc_bounded, limit)
     if name == "crc32c":
         return _crc32c_decoder(where)
     if name.startswith("numcodecs."):
-        return _v2_bytes_decoder({"id": name[len("numcodecs."):], **cfg}, where, expected)
+        return _v2_bytes_decoder({"id": name[len("numcodecs."):], **cfg}, where, limit)
     raise UnsupportedDataError(where, f"unsupported codec {name!r}")
 
 
-def _v2_bytes_decoder(config: dict[str, Any], where: str, expected: int | None) -> BytesDecoder:
+def _v2_bytes_decoder(config: dict[str, Any], where: str, limit: int) -> BytesDecoder:
     cid = config.get("id")
     if cid in _IMAGECODECS_CODECS:
         codec_module("imagecodecs", str(cid), where)
-    if cid == "gzip":
-        return _gzip_decoder(expected)
-    if cid == "zlib":
-        return _zlib_decode
+    if cid in ("gzip", "zlib"):
+        return _gzip_decoder(limit)
     if cid == "zstd":
-        return _zstd_decode
+        return _bounded(_limits.zstd_bounded, limit)
     if cid == "blosc":
-        return _blosc_decode
+        return _bounded(_limits.blosc_bounded, limit)
     if cid == "bz2":
-        return _bz2_decode
+        return _bounded(_limits.bz2_bounded, limit)
     if cid == "crc32c":
         return _crc32c_decoder(where)
-    return _numcodecs_decoder(config, where)
+    return _numcodecs_decoder(config, where, limit)
 
 
 class ChunkDecoder:
@@ -638,7 +605,8 @@ def _compile_v3(
     decoders: list[BytesDecoder] = []
     for i, codec in enumerate(reversed(bytes_codecs)):
         last = i == len(bytes_codecs) - 1
-        decoders.append(_v3_bytes_decoder(codec["name"], codec["configuration"], where, nbytes if last else None))
+        limit = nbytes if last else _limits.bound(nbytes)  # the last stage yields the chunk itself
+        decoders.append(_v3_bytes_decoder(codec["name"], codec["configuration"], where, limit))
     return ChunkDecoder(decoders, stored, encoded_shape, perm=perm), None
 
 
@@ -654,8 +622,10 @@ def _compile_v2(meta: ZarrArrayMeta, where: str) -> ChunkDecoder:
                 raise UnsupportedDataError(where, f"unsupported filter {f.get('id')!r} ({exc})") from None
     decoders: list[BytesDecoder] = []
     if meta.compressor is not None:
-        expected = None if filters else math.prod(meta.chunk_shape) * meta.dtype.itemsize
-        decoders.append(_v2_bytes_decoder(meta.compressor, where, expected))
+        nbytes = math.prod(meta.chunk_shape) * meta.dtype.itemsize
+        # filters may change the size (e.g. astype): then a bound, not the exact size
+        limit = 8 * _limits.bound(nbytes) if filters else nbytes
+        decoders.append(_v2_bytes_decoder(meta.compressor, where, limit))
     return ChunkDecoder(decoders, meta.stored_dtype, meta.chunk_shape, order=meta.order, filters=filters)
 
 
@@ -722,7 +692,12 @@ class ZarrArrayReader(ArrayReader):
         self._storage = storage
         self._path = path
         self._base = path.fs_path.rstrip("/") if not path.query else None
+        _limits.check_array(self.uri, meta.shape, meta.read_shape, meta.dtype.itemsize)
+        nbytes = math.prod(meta.read_shape) * meta.dtype.itemsize
+        self._max_chunk_bytes = _limits.bound(nbytes) * (8 if getattr(meta, "filters", None) else 1)
         compiled = _compile(meta, self.uri)
+        if compiled.index_size is not None and compiled.index_size > _limits.MAX_CHUNK_BYTES // 16:
+            raise LimitExceededError(self.uri, f"shard index of {compiled.index_size} bytes; too many chunks per shard")
         self._decode_chunk = compiled.decoder
         self._index_decoder = compiled.index_decoder
         self._index_size = compiled.index_size
@@ -763,8 +738,8 @@ class ZarrArrayReader(ArrayReader):
         if not self._sharded:
             get = self._storage.get
             key = self.meta.chunk_key
-            results = await asyncio.gather(*(get(self._key_path(key(c)), meters=meters) for c in coords))
-            return list(results)
+            cap = self._max_chunk_bytes
+            return await gather_or_cancel(*(get(self._key_path(key(c)), meters=meters, max_bytes=cap) for c in coords))
         out: list[bytes | None] = [None] * len(coords)
         groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
         cps = self._cps
@@ -775,7 +750,7 @@ class ZarrArrayReader(ArrayReader):
                 shard.append(c // k)
                 linear = linear * k + c % k
             groups.setdefault(tuple(shard), []).append((i, linear))
-        await asyncio.gather(*(self._fetch_in_shard(s, items, out, meters) for s, items in groups.items()))
+        await gather_or_cancel(*(self._fetch_in_shard(s, items, out, meters) for s, items in groups.items()))
         return out
 
     async def _fetch_in_shard(
@@ -793,12 +768,17 @@ class ZarrArrayReader(ArrayReader):
             offset, nbytes = int(index[linear, 0]), int(index[linear, 1])
             if offset == EMPTY_INDEX_ENTRY or nbytes == EMPTY_INDEX_ENTRY:
                 continue
+            if nbytes > self._max_chunk_bytes:
+                raise CorruptChunkError(
+                    self._key_url(self.meta.chunk_key(shard)),
+                    f"shard index names a chunk of {nbytes} bytes, more than the {self._max_chunk_bytes} its shape allows for",
+                )
             ranges.append((offset, nbytes, i))
         if not ranges:
             return
         batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
         path = self._key_path(self.meta.chunk_key(shard))
-        await asyncio.gather(*(self._fetch_batch(path, shard, b, out, meters) for b in batches))
+        await gather_or_cancel(*(self._fetch_batch(path, shard, b, out, meters) for b in batches))
 
     async def _fetch_batch(
         self,

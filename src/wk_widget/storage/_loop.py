@@ -48,3 +48,16 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     except BaseException:
         future.cancel()
         raise
+
+
+async def gather_or_cancel(*aws: Any) -> list[Any]:
+    """Like asyncio.gather, but the first failure cancels the others (a failed read stops
+    its sibling fetches instead of letting them retry on, each holding a connection slot)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

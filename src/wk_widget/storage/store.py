@@ -31,6 +31,7 @@ from ..errors import (
     register_secret,
     scrub,
 )
+from ._http import HttpStatusError, RangeMismatch, bounded_get, too_large
 from ._loop import io_loop
 from .credentials import (
     Credentials,
@@ -39,7 +40,9 @@ from .credentials import (
     HttpBearerToken,
     S3Credentials,
 )
-from .uri import SourceURI
+from .origins import NOTEBOOK, Access, ambient_s3_endpoint, resolve_public, s3_endpoint_key, scoped
+from .retry import RetryClock, retry_policy
+from .uri import SourceURI, redact_url
 
 # gcsfs 2026.x stalls ~60 s per call against emulators unless this is off before import.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
@@ -48,6 +51,7 @@ DEFAULT_CONCURRENCY = 128
 DEFAULT_RETRIES = 4
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
+METADATA_MAX_BYTES = 16 * 1024 * 1024  # a whole-object read without a known size: metadata
 
 
 class RequestMeter:
@@ -97,14 +101,18 @@ class StorageConfig:
     concurrency: int = DEFAULT_CONCURRENCY
     retries: int = DEFAULT_RETRIES
     timeout: float = DEFAULT_TIMEOUT
+    access: Access = NOTEBOOK  # ambient credentials allowed? public addresses only?
+    withheld: str = ""  # why credentials were not sent here (said on 401/403)
 
 
 class _Transient(Exception):
     """A failure worth retrying (5xx, connection reset, timeout)."""
 
-    def __init__(self, error: RemoteDatasetError) -> None:
+    def __init__(self, error: RemoteDatasetError, retry_after: float | None = None, range_mismatch: bool = False) -> None:
         super().__init__(str(error))
         self.error = error
+        self.retry_after = retry_after
+        self.range_mismatch = range_mismatch
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -149,12 +157,17 @@ def classify_error(exc: BaseException, display: str) -> RemoteDatasetError | _Tr
         return None
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return _Transient(SourceTimeoutError(display, "timed out waiting for the server"))
+    if isinstance(exc, RangeMismatch):
+        return _Transient(ServerFaultError(display, f"wrong byte range: {exc}"), range_mismatch=True)
+    if isinstance(exc, MemoryError):
+        return RemoteDatasetError(display, "out of memory while reading; the response is too large")
     status = _status_of(exc)
     if status == 404:
         return None
     if status is not None:
-        err = _from_status(status, display, type(exc).__name__ if status >= 500 else "")
-        return _Transient(err) if (status >= 500 or status == 429) else err
+        err = _from_status(status, display, type(exc).__name__ if status >= 500 and not isinstance(exc, HttpStatusError) else "")
+        retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else _s3_retry_after(exc)
+        return _Transient(err, retry_after) if (status >= 500 or status == 429) else err
     if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == errno.EACCES):
         return AccessDeniedError(display, "access denied; check the credentials")
     name = type(exc).__name__
@@ -182,6 +195,31 @@ def classify_error(exc: BaseException, display: str) -> RemoteDatasetError | _Tr
     return RemoteDatasetError(display, f"{name}: {text}")
 
 
+def _s3_retry_after(exc: BaseException) -> float | None:
+    from .retry import parse_retry_after
+
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        return parse_retry_after(headers.get("retry-after"))
+    return None
+
+
+def _public_resolver(access: Access) -> dict[str, Any]:
+    if not access.public_only:
+        return {}
+    from ._public import PublicResolver
+
+    return {"resolver": PublicResolver()}
+
+
+async def _check_public_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    await asyncio.get_running_loop().run_in_executor(None, resolve_public, host, port, redact_url(endpoint))
+
+
 def _detect_s3_env_credentials() -> bool:
     if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
         return True
@@ -206,7 +244,7 @@ class Storage:
         self._fs_lock = asyncio.Lock()
         self._semaphore = asyncio.Semaphore(config.concurrency)
         # gcsfs retries 5xx itself; a second layer would multiply its backoff.
-        self._retries = 1 if config.scheme == "gs" else max(1, config.retries)
+        self._retry = config.scheme != "gs" and config.retries > 0
 
     def __repr__(self) -> str:
         return f"Storage({self.config.scheme}, endpoint={self.config.endpoint_url!r}, {self.meter!r})"
@@ -232,9 +270,13 @@ class Storage:
                     # No sock_read: it re-arms a timer on every received packet (hot path).
                     total=cfg.timeout, connect=DEFAULT_CONNECT_TIMEOUT
                 ),
-                "connector": aiohttp.TCPConnector(limit=cfg.concurrency, loop=loop),
+                "connector": aiohttp.TCPConnector(
+                    limit=cfg.concurrency, loop=loop, **_public_resolver(cfg.access)
+                ),
+                # Encodings are decoded by us, within the response's size cap.
+                "auto_decompress": False,
             }
-            headers: dict[str, str] = {}
+            headers: dict[str, str] = {"Accept-Encoding": "gzip, deflate"}
             if isinstance(creds, HttpBasicAuth):
                 token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
                 register_secret(token)
@@ -276,13 +318,17 @@ class Storage:
                 kwargs["key"] = creds.access_key_id
                 kwargs["secret"] = creds.secret_access_key
                 region = creds.region
-            elif _detect_s3_env_credentials():
-                pass  # botocore's standard chain: env vars, profile, shared file
+            elif cfg.access.ambient and _detect_s3_env_credentials() and (
+                s3_endpoint_key(endpoint) == s3_endpoint_key(ambient_s3_endpoint())
+            ):
+                pass  # botocore's standard chain, only towards the endpoint it is configured for
             else:
                 kwargs["anon"] = True
             region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
             if endpoint:
                 client_kwargs["endpoint_url"] = endpoint
+                if cfg.access.public_only:
+                    await _check_public_endpoint(endpoint)
             if region:
                 client_kwargs["region_name"] = region
             kwargs["client_kwargs"] = client_kwargs
@@ -296,16 +342,20 @@ class Storage:
             gkwargs: dict[str, Any] = {"asynchronous": True, "loop": loop, "skip_instance_cache": True}
             if isinstance(creds, GcsCredentials):
                 gkwargs["token"] = creds.service_account or creds.token
-            elif not _detect_gcs_env_credentials():
+            elif not (cfg.access.ambient and _detect_gcs_env_credentials()):
                 gkwargs["token"] = "anon"
             endpoint = cfg.endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST")
             if endpoint:
                 if "://" not in endpoint:
                     endpoint = f"http://{endpoint}"
                 gkwargs["endpoint_url"] = endpoint
+            if cfg.access.public_only:
+                await _check_public_endpoint(endpoint or "https://storage.googleapis.com")
             fs = gcsfs.GCSFileSystem(**gkwargs)
             return fs
         if cfg.scheme == "file":
+            if cfg.access.public_only:
+                raise RemoteDatasetError("", "refused: local files cannot be opened here")
             from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
             from fsspec.implementations.local import LocalFileSystem
 
@@ -329,7 +379,7 @@ class Storage:
         """The URL of an fsspec path as users write it (for messages and exports)."""
         scheme = self.config.scheme
         if scheme == "http":
-            return path
+            return redact_url(path)
         if scheme == "file":
             return Path(path).as_uri() if path.startswith("/") else path
         if scheme == "s3":
@@ -341,14 +391,18 @@ class Storage:
 
     # -- reads ---------------------------------------------------------------------------
     async def _attempt(self, coro_factory: Any, path: str, meters: Iterable[RequestMeter]) -> Any:
+        """Run one request with retries: transient faults are retried with backoff (or the
+        server's Retry-After) while the policy's budget lasts; a wrong Content-Range once."""
         display = self.display(path)
-        delay = 0.1
-        last: RemoteDatasetError | None = None
         meters = tuple(meters)
-        for attempt in range(self._retries):
+        policy = retry_policy()
+        clock = RetryClock(policy)
+        range_retried = False
+        while True:
             try:
                 async with self._semaphore:
-                    result = await coro_factory()
+                    async with asyncio.timeout(policy.read_timeout):
+                        result = await coro_factory()
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:
@@ -360,68 +414,80 @@ class Storage:
                 if mapped is None:
                     return None
                 if isinstance(mapped, _Transient):
-                    last = mapped.error
-                    if attempt + 1 < self._retries:
-                        await asyncio.sleep(delay * (1 + random.random()))
-                        delay *= 2
+                    if mapped.range_mismatch:
+                        if range_retried:
+                            raise mapped.error from None
+                        range_retried = True
                         continue
-                    raise last from None
+                    delay = clock.next_delay(mapped.retry_after, random.random()) if self._retry else None
+                    if delay is None:
+                        raise mapped.error from None
+                    await asyncio.sleep(delay)
+                    continue
+                if isinstance(mapped, AccessDeniedError) and self.config.withheld:
+                    raise AccessDeniedError(mapped.uri, f"{mapped.cause}; {self.config.withheld}") from None
                 raise mapped from None
             else:
                 nbytes = len(result) if isinstance(result, bytes | bytearray | memoryview) else 0
                 for m in (self.meter, *meters):
                     m.add(nbytes)
                 return result
-        assert last is not None
-        raise last
 
-    async def _http_get(self, fs: Any, url: str, range_header: str | None) -> bytes:
+    async def _http_get(self, fs: Any, url: str, cap: int, span: tuple[int, int | None] | None) -> bytes:
         """One GET on the filesystem's aiohttp session (fsspec's _cat_file costs ~2x more CPU
         per request: URL re-encoding, kwargs copies; chunk reads are the hot path)."""
         import yarl
 
         session = fs._session if getattr(fs, "_session", None) is not None else await fs.set_session()
-        headers = dict(fs.kwargs.get("headers") or {})
-        if range_header is not None:
-            headers["Range"] = range_header
-        async with session.get(yarl.URL(url, encoded=True), headers=headers) as response:
-            if response.status == 404:
-                raise FileNotFoundError(url)
-            if response.status >= 400:
-                response.raise_for_status()
-            return await response.read()
+        headers = fs.kwargs.get("headers") or {}
+        if self.config.access.public_only:
+            from ._public import public_get
 
-    async def get(self, path: str, *, meters: Iterable[RequestMeter] = ()) -> bytes | None:
-        """The whole object at `path`, or None when it does not exist (404)."""
+            return await public_get(session, url, headers, self.display(url), cap, span)
+        return await bounded_get(session, yarl.URL(url, encoded=True), headers, self.display(url), cap, span)
+
+    async def get(
+        self, path: str, *, meters: Iterable[RequestMeter] = (), max_bytes: int | None = None
+    ) -> bytes | None:
+        """The whole object at `path`, or None when it does not exist (404). Larger than
+        `max_bytes` (default: what metadata may need) is an error, found before reading it."""
         fs = await self._filesystem()
+        cap = METADATA_MAX_BYTES if max_bytes is None else int(max_bytes)
         if self.config.scheme == "http":
-            return await self._attempt(lambda: self._http_get(fs, path, None), path, meters)
-        return await self._attempt(lambda: fs._cat_file(path), path, meters)
+            return await self._attempt(lambda: self._http_get(fs, path, cap, None), path, meters)
+
+        async def capped() -> bytes:
+            # One byte more than allowed tells 'too large' without reading the rest.
+            data = await fs._cat_file(path, start=0, end=cap + 1)
+            if len(data) > cap:
+                raise too_large(self.display(path), cap)
+            return bytes(data)
+
+        return await self._attempt(capped, path, meters)
 
     async def get_range(
         self, path: str, start: int, length: int | None, *, meters: Iterable[RequestMeter] = ()
     ) -> bytes | None:
         """Bytes [start, start+length) of `path`; a negative `start` with length None reads the
-        last -start bytes (a suffix range, no HEAD). None when the object does not exist."""
+        last -start bytes (a suffix range, no HEAD). None when the object does not exist.
+        Anything but exactly that range is an error (retried once), never data."""
         fs = await self._filesystem()
-        if self.config.scheme == "http":
-            if length is not None and length <= 0:
-                return b""
-            header = f"bytes={start}" if start < 0 and length is None else (
-                f"bytes={start}-" if length is None else f"bytes={start}-{start + length - 1}"
-            )
-            data = await self._attempt(lambda: self._http_get(fs, path, header), path, meters)
-            if data is not None and length is not None and len(data) > length:
-                data = data[start : start + length]  # the server ignored Range and sent everything
-            return data
-        if start < 0 and length is None:
-            return await self._attempt(lambda: fs._cat_file(path, start=start), path, meters)
-        if length is None:
-            return await self._attempt(lambda: fs._cat_file(path, start=start), path, meters)
-        if length <= 0:
+        if length is not None and length <= 0:
             return b""
-        end = start + length
-        return await self._attempt(lambda: fs._cat_file(path, start=start, end=end), path, meters)
+        end = None if length is None else start + length
+        cap = -start if start < 0 else (length if length is not None else METADATA_MAX_BYTES)
+        if self.config.scheme == "http":
+            return await self._attempt(lambda: self._http_get(fs, path, cap, (start, end)), path, meters)
+
+        async def ranged() -> bytes:
+            data = await fs._cat_file(path, start=start, end=end)
+            # Object stores answer a range past the end with the object's tail (shorter);
+            # more than asked for is never data.
+            if len(data) > cap:
+                raise RangeMismatch(f"{length} bytes at {start}", f"{len(data)} bytes")
+            return bytes(data)
+
+        return await self._attempt(ranged, path, meters)
 
     @property
     def can_list(self) -> bool:
@@ -498,9 +564,19 @@ def get_storage(config: StorageConfig) -> Storage:
         return storage
 
 
-def storage_config_for(uri: SourceURI, credentials: Credentials | None = None) -> StorageConfig:
+def storage_config_for(
+    uri: SourceURI, credentials: Credentials | None = None, access: Access = NOTEBOOK
+) -> StorageConfig:
+    """The storage of `uri`: with `credentials` only on the origin they were given for
+    (`access.origin`), and the kernel's own credentials only where `access` allows."""
     scheme = "http" if uri.scheme in ("http", "https") else uri.scheme
     from ..errors import CredentialsError
+    from .origins import check_public_uri
+
+    if access.public_only:
+        check_public_uri(uri)
+    kept, access, withheld = scoped(uri, credentials, access)
+    credentials = kept  # type: ignore[assignment]
 
     if credentials is not None:
         ok = {
@@ -514,8 +590,10 @@ def storage_config_for(uri: SourceURI, credentials: Credentials | None = None) -
                 uri.url, f"{type(credentials).__name__} cannot be used for {uri.scheme}:// URIs"
             )
     endpoint = uri.endpoint_url if scheme == "s3" else None
-    return StorageConfig(scheme=scheme, endpoint_url=endpoint, credentials=credentials)
+    return StorageConfig(
+        scheme=scheme, endpoint_url=endpoint, credentials=credentials, access=access, withheld=withheld
+    )
 
 
-def storage_for(uri: SourceURI, credentials: Credentials | None = None) -> Storage:
-    return get_storage(storage_config_for(uri, credentials))
+def storage_for(uri: SourceURI, credentials: Credentials | None = None, access: Access = NOTEBOOK) -> Storage:
+    return get_storage(storage_config_for(uri, credentials, access))

@@ -56,12 +56,17 @@ class SourceURI:
 
     @property
     def url(self) -> str:
-        """The canonical URL, in the form users write (path-style for custom S3 endpoints)."""
+        """The canonical URL, in the form users write (path-style for custom S3 endpoints),
+        without user info or signature parameters: safe to show, export and log."""
+        return redact_url(self.private_url)
+
+    @property
+    def private_url(self) -> str:
+        """The URL with its user info and signature parameters, for this source's own requests."""
         if self.scheme == "s3" and self.endpoint_url:
             host = urlsplit(self.endpoint_url).netloc
             return f"s3://{host}/{self.authority}{self.path}"
-        base = urlunsplit((self.scheme, self.authority, self.path, self.query, ""))
-        return base
+        return urlunsplit((self.scheme, self.authority, self.path, self.query, ""))
 
     @property
     def fs_path(self) -> str:
@@ -95,6 +100,36 @@ class SourceURI:
 
     def __str__(self) -> str:
         return self.url
+
+
+# Query parameters that carry signatures or tokens (pre-signed URLs).
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
+        "x-goog-credential", "signature", "sig", "token", "access_token", "key", "apikey", "api_key",
+    }
+)
+
+
+def redact_url(url: str) -> str:
+    """`url` without user info and with signature/token query values replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        items = []
+        for item in query.split("&"):
+            key, sep, _value = item.partition("=")
+            items.append(f"{key}=***" if sep and unquote(key).lower() in SECRET_QUERY_KEYS else item)
+        query = "&".join(items)
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _split_format_prefix(text: str) -> tuple[str, str | None]:

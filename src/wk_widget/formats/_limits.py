@@ -1,0 +1,168 @@
+"""Limits on what remote metadata and chunks may make us allocate, in one place.
+
+Every decompressor gets an output limit (the chunk's decoded size, or a bound on an
+intermediate stage) and stops there instead of allocating what a hostile stream asks
+for; image chunks are checked by their headers before decoding; array metadata is checked
+for sane numbers of axes and channels and for chunk sizes before any read.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import math
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import LimitExceededError
+
+MAX_AXES = 16
+MAX_CHANNELS = 1024  # channels explored as layers (NGFF, precomputed num_channels)
+MAX_CHUNK_BYTES = 1 << 30  # one decoded chunk (the cache budget is 1 GiB)
+MAX_DIM = 1 << 53  # any shape entry (exact in float64, JSON numbers)
+
+
+class DecodeLimit(ValueError):
+    """A chunk decodes to more than its declared size (raised inside decoders; the
+    reader turns it into a CorruptChunkError naming the chunk)."""
+
+
+def bound(nbytes: int) -> int:
+    """A chunk's worst-case encoded size, for intermediate stages and response caps."""
+    return nbytes + nbytes // 8 + (64 << 10)
+
+
+def _over(limit: int) -> DecodeLimit:
+    return DecodeLimit(f"decodes to more than the {limit} bytes the metadata allows for")
+
+
+def zlib_bounded(data: Any, limit: int, wbits: int = 15) -> bytes:
+    """zlib/gzip (all members of a multi-member stream) decoded to at most `limit` bytes."""
+    d = zlib.decompressobj(wbits)
+    first = d.decompress(data, limit + 1)
+    if d.unconsumed_tail or len(first) > limit:
+        raise _over(limit)
+    if d.eof and not d.unused_data.strip(b"\x00"):
+        return first  # the common case: one member, no copy
+    out = bytearray()
+    buf = bytes(data)
+    while buf:
+        d = zlib.decompressobj(wbits)
+        out += d.decompress(buf, limit + 1 - len(out))
+        if d.unconsumed_tail or len(out) > limit:
+            raise _over(limit)
+        out += d.flush()
+        if not d.eof:
+            raise ValueError("truncated compressed stream")
+        buf = d.unused_data
+        if buf.strip(b"\x00") == b"":
+            break
+    if len(out) > limit:
+        raise _over(limit)
+    return bytes(out)
+
+
+def _stream_bounded(make: Callable[[], Any], data: Any, limit: int) -> bytes:
+    out = bytearray()
+    buf = bytes(data)
+    while buf:
+        d = make()
+        out += d.decompress(buf, max_length=limit + 1 - len(out))
+        if len(out) > limit or not (d.eof or d.needs_input):
+            raise _over(limit)
+        if not d.eof:
+            raise ValueError("truncated compressed stream")
+        buf = d.unused_data
+    return bytes(out)
+
+
+def bz2_bounded(data: Any, limit: int) -> bytes:
+    return _stream_bounded(bz2.BZ2Decompressor, data, limit)
+
+
+def lzma_bounded(data: Any, limit: int) -> bytes:
+    return _stream_bounded(lzma.LZMADecompressor, data, limit)
+
+
+def zstd_bounded(data: Any, limit: int) -> Any:
+    import imagecodecs
+
+    if limit <= 0:
+        return b""
+    try:
+        return imagecodecs.zstd_decode(data, out=limit)  # allocates `limit`, never what the frame says
+    except imagecodecs.ZstdError as exc:
+        if "too small" in str(exc):
+            raise _over(limit) from None
+        raise
+
+
+def blosc_bounded(data: Any, limit: int) -> Any:
+    import imagecodecs
+
+    view = memoryview(data)
+    if len(view) >= 16:
+        (nbytes,) = struct.unpack_from("<I", view, 4)  # blosc1 header: uncompressed size
+        if nbytes > limit:
+            raise _over(limit)
+    return imagecodecs.blosc_decode(data, numthreads=1)
+
+
+def lz4_size_checked(data: Any, limit: int) -> None:
+    """numcodecs' LZ4 stores the decoded size in its first 4 bytes (little endian)."""
+    view = memoryview(data)
+    if len(view) >= 4 and struct.unpack_from("<i", view, 0)[0] > limit:
+        raise _over(limit)
+
+
+def image_size(kind: str, data: Any) -> tuple[int, int, int] | None:
+    """(width, height, channels) from a PNG or JPEG header, None when not found."""
+    b = bytes(memoryview(data)[: 1 << 16])
+    if kind == "png":
+        if len(b) < 26 or b[:8] != b"\x89PNG\r\n\x1a\n" or b[12:16] != b"IHDR":
+            return None
+        width, height, depth, color = struct.unpack(">IIBB", b[16:26])
+        channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 4)
+        return width, height, channels * max(1, depth // 8)
+    pos = 2
+    while pos + 4 <= len(b):  # JPEG: walk the markers to the first SOFn
+        if b[pos] != 0xFF:
+            return None
+        marker = b[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", b[pos + 2 : pos + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and pos + 10 <= len(b):
+            height, width = struct.unpack(">HH", b[pos + 5 : pos + 9])
+            return width, height, b[pos + 9]
+        pos += 2 + length
+    return None
+
+
+def check_image(kind: str, data: Any, limit: int) -> None:
+    size = image_size(kind, data)
+    if size is None:
+        raise ValueError(f"no {kind} header found")
+    if size[0] * size[1] * size[2] > limit:
+        raise _over(limit)
+
+
+def check_array(uri: str, shape: Sequence[int], chunk_shape: Sequence[int], itemsize: int, what: str = "chunk") -> None:
+    """Sane numbers before anything is allocated: axes, shape entries, decoded chunk size."""
+    if len(shape) > MAX_AXES:
+        raise LimitExceededError(uri, f"{len(shape)} axes; at most {MAX_AXES} are supported")
+    if any(int(s) > MAX_DIM for s in shape):
+        raise LimitExceededError(uri, f"shape {tuple(shape)} is larger than any real dataset")
+    nbytes = math.prod(int(c) for c in chunk_shape) * int(itemsize)
+    if nbytes > MAX_CHUNK_BYTES:
+        raise LimitExceededError(
+            uri, f"{what} shape {tuple(chunk_shape)} decodes to {nbytes} bytes, more than {MAX_CHUNK_BYTES}"
+        )
+
+
+def check_channels(uri: str, count: int) -> None:
+    if count > MAX_CHANNELS:
+        raise LimitExceededError(uri, f"{count} channels; at most {MAX_CHANNELS} can be explored as layers")
