@@ -267,6 +267,29 @@ def test_wrong_content_range_is_retried_once_then_an_error(servers: tuple[FaultS
     assert len([r for r in a.captured() if "wrongrange/9" in r["path"]]) == 2
 
 
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_object_store_ranges_check_content_range(servers: tuple[FaultServer, FaultServer], scheme: str) -> None:
+    """S3 (path-style GetObject) and GCS (media download) answers carry Content-Range too: a
+    shifted 206 is retried once, then an error, never data."""
+    a, _ = servers
+    payload = bytes(range(256)) * 8
+    write(a.root, "__wrongrange/blob.bin", payload)  # what the GCS route serves after the faults
+    write(a.root, "blob.bin", payload)  # ... and the S3 one (the path after `<n>/`)
+    if scheme == "s3":
+        storage = storage_for(parse_uri(f"s3://{a.url.removeprefix('http://')}/__wrongrange/x"))
+    else:
+        from wk_widget.storage.credentials import GcsCredentials
+        from wk_widget.storage.store import StorageConfig, get_storage
+
+        storage = get_storage(StorageConfig(scheme="gs", endpoint_url=a.url, credentials=GcsCredentials(token="anon")))
+    assert run_sync(storage.get_range("__wrongrange/1/blob.bin", 100, 50)) == payload[100:150]
+    assert run_sync(storage.get_range("__wrongrange/0/blob.bin", -60, None)) == payload[-60:]
+    with pytest.raises(ServerFaultError, match="Content-Range"):
+        run_sync(storage.get_range("__wrongrange/9/blob.bin", 100, 50))
+    ranged = [r for r in a.captured() if "wrongrange" in r["path"] and "9" in r["path"] and r["headers"].get("Range")]
+    assert len(ranged) == 2  # asked once more, then refused
+
+
 def test_retry_after_is_honoured_within_the_budget(servers: tuple[FaultServer, FaultServer]) -> None:
     a, _ = servers
     write(a.root, "ra.bin", b"recovered")

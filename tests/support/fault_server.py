@@ -8,7 +8,9 @@ that one server covers every case:
 * ``/__endless/<any>``: a chunked JSON body that never ends.
 * ``/__stall/<any>``: headers and a few bytes, then silence.
 * ``/__wrongrange/<n>/<path>``: the first ``n`` ranged requests of each path get a 206
-  whose ``Content-Range`` (and body) is shifted by one byte; later ones are correct.
+  whose ``Content-Range`` (and body) is shifted by one byte; later ones are correct. The same
+  path answers S3's path-style GetObject (bucket ``__wrongrange``), and GCS's media download
+  of bucket ``__wrongrange`` misbehaves the same way.
 * ``/__retryafter/<n>/<seconds>/<path>``: the first ``n`` requests of each path get 503
   with ``Retry-After: <seconds>``, then ``<path>`` is served.
 * ``/__redirect/<host>/<port>/<path>``: 302 to ``http://<host>:<port>/<path>``.
@@ -25,6 +27,7 @@ import asyncio
 import struct
 import sys
 import time
+import urllib.parse
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -98,8 +101,20 @@ async def stall(request: web.Request) -> web.StreamResponse:
 
 
 async def wrong_range(request: web.Request) -> web.StreamResponse:
-    n = int(request.match_info["n"])
-    tail = request.match_info["tail"]
+    return _wrong_range(request, int(request.match_info["n"]), request.match_info["tail"])
+
+
+async def gcs_media(request: web.Request) -> web.StreamResponse:
+    """GCS's media download (``/download/storage/v1/b/<bucket>/o/<object>?alt=media``) of
+    ``<bucket>/<object>``; bucket ``__wrongrange`` with object ``<n>/<path>`` misbehaves as above."""
+    bucket, name = request.match_info["bucket"], urllib.parse.unquote(request.match_info["name"])
+    if bucket == "__wrongrange":
+        n, _, tail = name.partition("/")
+        return _wrong_range(request, int(n), tail)
+    return _file(request, f"{bucket}/{name}")
+
+
+def _wrong_range(request: web.Request, n: int, tail: str) -> web.StreamResponse:
     if "Range" not in request.headers:
         return _file(request, tail)
     key = f"range/{tail}"
@@ -165,6 +180,7 @@ def make_app(root: Path) -> web.Application:
     app.router.add_get("/__endless/{tail:.*}", endless)
     app.router.add_get("/__stall/{tail:.*}", stall)
     app.router.add_get(r"/__wrongrange/{n:\d+}/{tail:.*}", wrong_range)
+    app.router.add_get("/download/storage/v1/b/{bucket}/o/{name:.*}", gcs_media)
     app.router.add_get(r"/__retryafter/{n:\d+}/{secs:\d+}/{tail:.*}", retry_after)
     app.router.add_get(r"/__redirect/{host}/{port:\d+}/{tail:.*}", redirect)
     app.router.add_get("/{tail:.*}", serve)

@@ -50,3 +50,29 @@ def test_image_headers_are_checked_before_decoding(kind: str) -> None:
     with pytest.raises(_limits.DecodeLimit):
         _limits.check_image(kind, data, 200 * 299)
     _limits.check_image(kind, data, 200 * 300)
+
+
+@pytest.mark.parametrize(("height", "width"), [(8, 8), (48, 64), (200, 300), (37, 1000), (256, 256), (5, 17), (3, 4096)])
+def test_jpeg_xl_size_header_is_read(height: int, width: int) -> None:
+    """Small and large SizeHeader forms and every aspect-ratio shortcut the encoder picks."""
+    img = (np.arange(height * width) % 251).astype(np.uint8).reshape(height, width)
+    data = imagecodecs.jpegxl_encode(img, lossless=True)
+    assert _limits.jxl_size(data) == (width, height)
+    with pytest.raises(_limits.DecodeLimit):
+        _limits.check_image("jxl", data, width * height * 4 - 1)
+    _limits.check_image("jxl", data, width * height * 4)
+
+
+def test_compresso_header_larger_than_the_chunk_is_refused() -> None:
+    import compresso
+
+    from wk_widget.formats._compresso import decode_compresso
+
+    labels = np.zeros((64, 64, 16), dtype=np.uint32, order="F")
+    labels[10:30, 5:50, :] = 7
+    data = compresso.compress(labels)
+    dtype = np.dtype("uint32")
+    out = decode_compresso(compresso, data, (64, 64, 16, 1), dtype, (64, 64, 16, 1))
+    assert np.array_equal(out[..., 0], labels)
+    with pytest.raises(ValueError, match="larger than the chunk size"):
+        decode_compresso(compresso, data, (32, 32, 16, 1), dtype, (32, 32, 16, 1))

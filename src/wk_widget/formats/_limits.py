@@ -117,8 +117,76 @@ def lz4_size_checked(data: Any, limit: int) -> None:
         raise _over(limit)
 
 
+class _Bits:
+    """JPEG XL's bit reader: least significant bit of each byte first."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read(self, n: int) -> int:
+        value = 0
+        for i in range(n):
+            byte = self.data[(self.pos + i) >> 3] if (self.pos + i) >> 3 < len(self.data) else 0
+            value |= ((byte >> ((self.pos + i) & 7)) & 1) << i
+        self.pos += n
+        return value
+
+    def u32(self) -> int:
+        """SizeHeader's U32(1 + u(9), 1 + u(13), 1 + u(18), 1 + u(30))."""
+        return 1 + self.read((9, 13, 18, 30)[self.read(2)])
+
+
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def _jxl_codestream(b: bytes) -> bytes | None:
+    """The codestream: bare (FF 0A) or inside the ISOBMFF container's jxlc / first jxlp box."""
+    if b[:2] == b"\xff\x0a":
+        return b
+    if b[4:8] != b"JXL ":
+        return None
+    pos = 0
+    while pos + 8 <= len(b):
+        size, kind = struct.unpack(">I4s", b[pos : pos + 8])
+        header = 8
+        if size == 1 and pos + 16 <= len(b):
+            size, header = struct.unpack(">Q", b[pos + 8 : pos + 16])[0], 16
+        if kind == b"jxlc":
+            return b[pos + header :]
+        if kind == b"jxlp":
+            return b[pos + header + 4 :]  # after the part's 4-byte index
+        if size == 0:
+            return None
+        pos += size
+    return None
+
+
+def jxl_size(data: Any) -> tuple[int, int] | None:
+    """(width, height) from a JPEG XL SizeHeader (the first fields after the signature)."""
+    code = _jxl_codestream(bytes(memoryview(data)[: 1 << 16]))
+    if code is None or code[:2] != b"\xff\x0a":
+        return None
+    bits = _Bits(code[2:])
+    if bits.read(1):  # small: multiples of 8 up to 256
+        height = (bits.read(5) + 1) * 8
+        ratio = bits.read(3)
+        width = (bits.read(5) + 1) * 8 if ratio == 0 else 0
+    else:
+        height = bits.u32()
+        ratio = bits.read(3)
+        width = bits.u32() if ratio == 0 else 0
+    if ratio:
+        num, den = _JXL_RATIOS[ratio]
+        width = height * num // den
+    return width, height
+
+
 def image_size(kind: str, data: Any) -> tuple[int, int, int] | None:
-    """(width, height, channels) from a PNG or JPEG header, None when not found."""
+    """(width, height, channels) from a PNG, JPEG or JPEG XL header, None when not found
+    (JPEG XL's channel count is deep in its metadata: 4, the most a chunk may have, is assumed)."""
+    if kind == "jxl":
+        size = jxl_size(data)
+        return None if size is None else (size[0], size[1], 4)
     b = bytes(memoryview(data)[: 1 << 16])
     if kind == "png":
         if len(b) < 26 or b[:8] != b"\x89PNG\r\n\x1a\n" or b[12:16] != b"IHDR":

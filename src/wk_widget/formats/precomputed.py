@@ -927,7 +927,7 @@ class PrecomputedReader(ArrayReader):
                 arr = self._decode_cseg(data, extent)
             elif encoding == "compresso":
                 assert self._codec is not None
-                arr = decode_compresso(self._codec, data, extent, self.dtype)
+                arr = decode_compresso(self._codec, data, extent, self.dtype, self.chunk_shape)
             else:
                 arr = self._decode_image(data, extent)
         except RemoteDatasetError:
@@ -965,8 +965,7 @@ class PrecomputedReader(ArrayReader):
         assert imagecodecs is not None
         full = self.chunk_shape
         # The header's size is checked before the decoder allocates what it says.
-        if self._encoding in ("png", "jpeg"):
-            _limits.check_image(self._encoding, data, full[0] * full[1] * full[2] * max(full[3], 4))
+        _limits.check_image(self._encoding, data, full[0] * full[1] * full[2] * max(full[3], 4))
         if self._encoding == "jpeg":
             img = imagecodecs.jpeg_decode(data)
         elif self._encoding == "jxl":  # laid out like jpeg: width x, height y * z

@@ -33,6 +33,7 @@ from ..errors import (
 )
 from ._http import HttpStatusError, RangeMismatch, bounded_get, too_large
 from ._loop import io_loop
+from ._object_ranges import gcs_get_range, s3_get_range
 from .credentials import (
     Credentials,
     GcsCredentials,
@@ -218,6 +219,9 @@ async def _check_public_endpoint(endpoint: str) -> None:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     await asyncio.get_running_loop().run_in_executor(None, resolve_public, host, port, redact_url(endpoint))
+
+
+_OBJECT_RANGE_GETS = {"s3": s3_get_range, "gs": gcs_get_range}
 
 
 def _detect_s3_env_credentials() -> bool:
@@ -479,9 +483,14 @@ class Storage:
         if self.config.scheme == "http":
             return await self._attempt(lambda: self._http_get(fs, path, cap, (start, end)), path, meters)
 
+        display = self.display(path)
+        object_get = _OBJECT_RANGE_GETS.get(self.config.scheme)
+
         async def ranged() -> bytes:
+            if object_get is not None:  # Content-Range checked as over HTTP
+                return await object_get(fs, path, start, end, cap, display)
             data = await fs._cat_file(path, start=start, end=end)
-            # Object stores answer a range past the end with the object's tail (shorter);
+            # Local files: a range past the end gives the file's tail (shorter);
             # more than asked for is never data.
             if len(data) > cap:
                 raise RangeMismatch(f"{length} bytes at {start}", f"{len(data)} bytes")
