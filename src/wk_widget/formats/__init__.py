@@ -1,166 +1,181 @@
-"""Format detection: try every format at a URI in WEBKNOSSOS's order, search subfolders
-where the store can list, and open level readers for the engine.
+"""The format registry: every format the package reads, in WEBKNOSSOS's priority order.
 
-Each format is one module (webknossos, ngff, zarr, n5, precomputed) exporting
-`EXPLORERS` and `open_reader`; this module only orchestrates them.
+Each format is a folder (or module) exporting one `FORMAT = Format(...)` record (its
+explorers, reader, WEBKNOSSOS `dataFormat` values, URI and Neuroglancer prefixes, metadata
+file names and datasource axis-order rules); `FORMATS` lists them once. Everything else
+asks this module: URI parsing (`parse_uri`), the readers (`open_reader`), exploration
+(`explore_uri`), the datasource (`axis_order`, `layers_from_datasource`) and Neuroglancer
+links (`uri_prefixes`, `neuroglancer_prefix`). Adding a format = its folder + one line in
+`FORMATS` (tests use `registry_with`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from importlib import import_module
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from ..errors import (
-    MalformedMetadataError,
-    RemoteDatasetError,
-    SourceNotFoundError,
-    UnsupportedFormatError,
-)
+from ..errors import UnsupportedFormatError
 from ..storage import SourceURI, Storage
+from ..storage import parse_uri as _parse_uri
+from . import n5, ngff, precomputed, webknossos, zarr
+from ._search import SEARCH_DEPTH, SEARCH_MAX_ENTRIES, explore_here, explore_uri, search_folders
 from .base import (
     ArrayReader,
+    AxisOrderRule,
+    DataFormat,
     ExploreContext,
     Explorer,
+    Format,
     LayerSpec,
     MagSpec,
     NotThisFormat,
     UriReport,
+    install_format_table,
 )
 
-# Priority order of WEBKNOSSOS's explorers (first success wins at one URI).
-_EXPLORER_MODULES = ("webknossos", "ngff", "zarr", "n5", "precomputed")
-_READER_MODULES = {"zarr": "zarr", "zarr3": "zarr", "n5": "n5", "neuroglancerPrecomputed": "precomputed"}
-SEARCH_DEPTH = 3
-SEARCH_MAX_ENTRIES = 20  # subfolders looked into per level
+# Order = WEBKNOSSOS's explorer priority (first success wins at one URI), then each
+# format's own explorer order.
+FORMATS: tuple[Format, ...] = (webknossos.FORMAT, ngff.FORMAT, zarr.FORMAT, n5.FORMAT, precomputed.FORMAT)
+
+_active: list[tuple[Format, ...]] = [FORMATS]
 
 
-def explorers() -> list[Explorer]:
-    found: list[Explorer] = []
-    for name in _EXPLORER_MODULES:
-        module = import_module(f"{__name__}.{name}")
-        found.extend(module.EXPLORERS)
-    order = ["webknossos", "ngff-0.4", "ngff-0.5", "zarr3", "zarr2", "n5-multiscales-cosem", "n5-multiscales-bdv", "n5", "precomputed"]
-    found.sort(key=lambda e: order.index(e.name) if e.name in order else len(order))
-    return found
+def formats() -> tuple[Format, ...]:
+    """The formats in use (FORMATS, plus any added by `registry_with`)."""
+    return _active[-1]
 
 
-async def open_reader(storage: Storage, data_format: str, spec: MagSpec) -> ArrayReader:
-    module_name = _READER_MODULES.get(data_format)
-    if module_name is None:
-        raise UnsupportedFormatError(spec.path.url, f"data format {data_format!r} cannot be read")
-    module = import_module(f"{__name__}.{module_name}")
-    if module_name == "zarr":  # v2 or v3 is known: saves probing the other metadata file
-        return await module.open_reader(storage, spec, data_format=data_format)
-    reader: ArrayReader = await module.open_reader(storage, spec)
-    return reader
-
-
-def _applicable(explorer: Explorer, hint: str | None) -> bool:
-    if hint is None:
-        return True
-    return hint in explorer.hints
-
-
-async def explore_here(ctx: ExploreContext, uri: SourceURI, report: UriReport) -> list[LayerSpec] | None:
-    """Try the formats at exactly `uri`; layers of the first that matches, else None.
-
-    Raises the error of a format that matched but is broken. Transport errors of probes
-    (403, 5xx, timeouts, malformed JSON) are raised too: only a 404 means 'not this format'.
-    """
-    candidates = [e for e in explorers() if _applicable(e, uri.format_hint)]
-    probe_names = sorted({n for e in candidates for n in e.probe_files})
-    probes = await ctx.fetch_many_json(uri, probe_names)
-    transport_errors = [
-        (name, err) for name, err in probes.items()
-        if isinstance(err, RemoteDatasetError) and not _is_malformed(err)
-    ]
-    for explorer in candidates:
-        try:
-            layers = await explorer.explore(ctx, uri)
-        except NotThisFormat as why:
-            report.add(explorer.name, "not found", str(why))
-            continue
-        except RemoteDatasetError as err:
-            report.add(explorer.name, "error", str(err))
-            raise
-        except (ValueError, ArithmeticError, RecursionError, MemoryError) as exc:
-            # Hostile numbers (NaN, Infinity, 1e999, absurd sizes) that slipped past a parser:
-            # still a clear error naming the URI, never a stray exception type.
-            bad = MalformedMetadataError(uri.url, f"invalid metadata ({type(exc).__name__}: {str(exc)[:200]})")
-            report.add(explorer.name, "error", str(bad))
-            raise bad from None
-        report.add(explorer.name, "found", f"{len(layers)} layer(s)")
-        return layers
-    if transport_errors:
-        # Nothing matched and some probes failed for reasons other than 404: say so.
-        raise transport_errors[0][1]
-    return None
-
-
-def _is_malformed(err: RemoteDatasetError) -> bool:
-    return isinstance(err, MalformedMetadataError)
-
-
-async def search_folders(ctx: ExploreContext, uri: SourceURI, report: UriReport, depth: int = SEARCH_DEPTH) -> list[LayerSpec]:
-    """Explore subfolders (where the store can list) down to `depth`, keeping every layer."""
-    if depth <= 0:
-        return []
-    entries = await ctx.list_dir(uri)
-    if not entries:
-        return []
-    folders = sorted(name for name, is_dir in entries if is_dir)[:SEARCH_MAX_ENTRIES]
-    if len([1 for _, d in entries if d]) > SEARCH_MAX_ENTRIES:
-        report.notes.append(f"{uri.url}: only the first {SEARCH_MAX_ENTRIES} subfolders were searched")
-
-    async def one(name: str) -> list[LayerSpec]:
-        child = uri.join(name)
-        try:
-            found = await explore_here(ctx, child, report)
-        except RemoteDatasetError as err:
-            report.notes.append(f"{child.url}: {err.cause}")
-            return []
-        if found:
-            return found
-        return await search_folders(ctx, child, report, depth - 1)
-
-    results = await asyncio.gather(*(one(n) for n in folders))
-    return [layer for group in results for layer in group]
-
-
-async def explore_uri(ctx: ExploreContext, uri: SourceURI, report: UriReport) -> list[LayerSpec]:
-    """All layers at `uri`: the format found there, else every layer in its subfolders."""
+@contextmanager
+def registry_with(extra: Format) -> Iterator[tuple[Format, ...]]:
+    """Use FORMATS plus `extra` (last in priority) inside the block: how a test adds a format."""
+    if any(f.name == extra.name for f in formats()):
+        raise ValueError(f"a format named {extra.name!r} is registered already")
+    _active.append((*formats(), extra))
     try:
-        layers = await explore_here(ctx, uri, report)
+        yield _active[-1]
     finally:
-        report.notes.extend(n for n in ctx.notes if n not in report.notes)
-    if layers:
-        return layers
-    storage = ctx.storage(uri)
-    if storage.can_list:
-        found = await search_folders(ctx, uri, report)
-        if found:
-            report.notes.append(f"found {len(found)} layer(s) in subfolders")
-            return found
-    tried = "; ".join(f"{a.format}: {a.message}" for a in report.attempts) or "no format applies"
-    hint = f" (format hint {uri.format_hint!r})" if uri.format_hint else ""
-    if not ctx.found_any(uri):
-        raise SourceNotFoundError(
-            uri.url, f"not found: no dataset metadata exists there (HTTP 404 for every probed file{hint})"
-        )
-    raise UnsupportedFormatError(uri.url, f"no supported dataset found{hint}. Tried: {tried}")
+        _active.pop()
+
+
+def explorers(hint: str | None = None) -> list[Explorer]:
+    """Every explorer in priority order; with a format hint only those tried under it."""
+    return [e for f in formats() for e in f.explorers if hint is None or hint in e.hints]
+
+
+def data_formats() -> tuple[DataFormat, ...]:
+    """The WEBKNOSSOS `dataFormat` values that can be read."""
+    return tuple(df for f in formats() for df in f.data_formats)
+
+
+def format_of(data_format: DataFormat, uri: str = "") -> Format:
+    """The format that reads `data_format`."""
+    for f in formats():
+        if data_format in f.data_formats:
+            return f
+    raise UnsupportedFormatError(uri, f"data format {data_format!r} cannot be read")
+
+
+def axis_order(data_format: DataFormat) -> AxisOrderRule:
+    """How `data_format` writes and reads `axisOrder` in a datasource."""
+    rule = format_of(data_format).axis_order.get(data_format)
+    if rule is None:
+        raise UnsupportedFormatError("", f"data format {data_format!r} declares no axis order")
+    return rule
+
+
+def neuroglancer_prefix(data_format: DataFormat) -> str:
+    """The Neuroglancer source prefix (`zarr2`, `n5`, ...) of a data format."""
+    prefix = format_of(data_format).neuroglancer_prefix.get(data_format)
+    if prefix is None:
+        raise UnsupportedFormatError("", f"data format {data_format!r} has no Neuroglancer source prefix")
+    return prefix
+
+
+def uri_prefixes() -> dict[str, str]:
+    """`x://` / `x:` URI prefixes -> format hint."""
+    return {k: v for f in formats() for k, v in f.uri_prefixes.items()}
+
+
+def pipe_prefixes() -> dict[str, str]:
+    """Neuroglancer pipe-syntax names (`URL|x:`) -> format hint."""
+    return {**uri_prefixes(), **{k: v for f in formats() for k, v in f.pipe_prefixes.items()}}
+
+
+def metadata_files() -> dict[str, str | None]:
+    """Trailing metadata file names that mean "their folder" -> the hint they imply."""
+    return {k: v for f in formats() for k, v in f.metadata_files.items()}
+
+
+def parse_uri(text: str, *, base_dir: str | os.PathLike[str] | None = None) -> SourceURI:
+    """A user-given URI or path (format prefixes, pipe syntax, metadata file names of every
+    registered format) as the folder it names."""
+    return _parse_uri(
+        text, base_dir=base_dir, prefixes=uri_prefixes(), pipe_prefixes=pipe_prefixes(), metadata_files=metadata_files()
+    )
+
+
+async def open_reader(storage: Storage, data_format: DataFormat, spec: MagSpec) -> ArrayReader:
+    """The reader of one resolution level in `data_format`."""
+    opener = format_of(data_format, spec.path.url).open_reader
+    if opener is None:
+        raise UnsupportedFormatError(spec.path.url, f"data format {data_format!r} cannot be read")
+    return await opener(storage, spec, data_format)
+
+
+def layers_from_datasource(doc: Any, root: SourceURI) -> list[LayerSpec]:
+    """The layers of a datasource-properties.json document, without I/O."""
+    return webknossos.layers_from_datasource(doc, root)
+
+
+class _Table:
+    """The registry as `ExploreContext.formats` (see `base.FormatTable`)."""
+
+    def explorers(self, hint: str | None = None) -> list[Explorer]:
+        return explorers(hint)
+
+    def data_formats(self) -> tuple[DataFormat, ...]:
+        return data_formats()
+
+    def axis_order(self, data_format: DataFormat) -> AxisOrderRule:
+        return axis_order(data_format)
+
+    def parse_uri(self, text: str) -> SourceURI:
+        return parse_uri(text)
+
+
+TABLE = _Table()
+install_format_table(TABLE)
 
 
 __all__ = [
+    "FORMATS",
+    "SEARCH_DEPTH",
+    "SEARCH_MAX_ENTRIES",
+    "TABLE",
     "ArrayReader",
     "ExploreContext",
     "Explorer",
+    "Format",
     "LayerSpec",
     "MagSpec",
     "NotThisFormat",
     "UriReport",
+    "axis_order",
+    "data_formats",
+    "explore_here",
     "explore_uri",
     "explorers",
+    "format_of",
+    "formats",
+    "layers_from_datasource",
+    "metadata_files",
+    "neuroglancer_prefix",
     "open_reader",
+    "parse_uri",
+    "pipe_prefixes",
+    "registry_with",
+    "search_folders",
+    "uri_prefixes",
 ]
-
-

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -23,7 +23,10 @@ from ..storage import Credentials, RequestMeter, SourceURI, Storage, storage_for
 from ..storage.origins import NOTEBOOK, Access
 
 Category = Literal["color", "segmentation"]
-DataFormat = Literal["zarr", "zarr3", "n5", "neuroglancerPrecomputed"]
+# A WEBKNOSSOS `dataFormat` value ("zarr", "zarr3", "n5", "neuroglancerPrecomputed", ...).
+# A plain str: the registry (`formats.data_formats()`) says which exist, so a format is
+# added without editing a Literal.
+DataFormat = str
 Vec3 = tuple[int, int, int]
 Vec3f = tuple[float, float, float]
 
@@ -177,18 +180,80 @@ class UriReport:
         }
 
 
+class AxisOrderRule(Protocol):
+    """How one data format's `axisOrder` reads and writes in datasource-properties.json.
+
+    Orders map "x", "y", "z" (and "c") to dimensions; ours count in the reader's array
+    order, the datasource's in the format's own (see `formats.axis_orders`).
+    """
+
+    def default(self, rank: int) -> dict[str, int]:
+        """The reader axis order WEBKNOSSOS assumes when a mag names none."""
+        ...
+
+    def to_datasource(self, order: Mapping[str, int], rank: int) -> dict[str, int] | None:
+        """The datasource `axisOrder` of a mag whose reader axis order is `order` (None: omit it)."""
+        ...
+
+    def axis_index_to_datasource(self, index: int, rank: int) -> int:
+        """The datasource `additionalAxes[].index` of reader dimension `index` (an involution)."""
+        ...
+
+    def from_datasource(self, given: Mapping[str, int] | None, rank: int) -> dict[str, int]:
+        """The reader axis order of a mag from its datasource `axisOrder` (None: not given)."""
+        ...
+
+
+class FormatTable(Protocol):
+    """The registry's lookups, as explorers see them (`ExploreContext.formats`): a format
+    (e.g. webknossos) asks about the others without importing the registry."""
+
+    def explorers(self, hint: str | None = None) -> list[Explorer]: ...
+
+    def data_formats(self) -> tuple[DataFormat, ...]: ...
+
+    def axis_order(self, data_format: DataFormat) -> AxisOrderRule: ...
+
+    def parse_uri(self, text: str) -> SourceURI: ...
+
+
+# The registry installs its table here when `wk_widget.formats` is imported (which Python
+# does before any of its submodules): contexts made without one use it.
+_INSTALLED: list[FormatTable] = []
+
+
+def install_format_table(table: FormatTable) -> None:
+    _INSTALLED[:] = [table]
+
+
+def installed_format_table() -> FormatTable:
+    if not _INSTALLED:
+        raise RuntimeError("the format registry (wk_widget.formats) is not loaded")
+    return _INSTALLED[0]
+
+
 class ExploreContext:
     """Metadata access for one exploration: each file fetched at most once, concurrently."""
 
     def __init__(
-        self, credentials: Credentials | None = None, meter: RequestMeter | None = None, access: Access = NOTEBOOK
+        self,
+        credentials: Credentials | None = None,
+        meter: RequestMeter | None = None,
+        access: Access = NOTEBOOK,
+        formats: FormatTable | None = None,
     ) -> None:
         self.credentials = credentials
         self.access = access
         self.meter = meter or RequestMeter()
+        self._formats = formats
         self.notes: list[str] = []  # things skipped or worth telling the user
         self._bytes: dict[str, asyncio.Future[bytes | None]] = {}
         self._lists: dict[str, asyncio.Future[list[tuple[str, bool]] | None]] = {}
+
+    @property
+    def formats(self) -> FormatTable:
+        """The registry's lookups (the installed registry unless one was given)."""
+        return self._formats if self._formats is not None else installed_format_table()
 
     def storage(self, uri: SourceURI) -> Storage:
         return storage_for(uri, self.credentials, self.access)
@@ -331,3 +396,24 @@ class Explorer:
     probe_files: tuple[str, ...]  # root metadata files it reads (prefetched concurrently)
     hints: frozenset[str]  # format hints (URI prefixes) under which it is tried
     explore: Any  # async (ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]; raises NotThisFormat
+
+
+OpenReader = Callable[[Storage, MagSpec, DataFormat], Awaitable[ArrayReader]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """Everything the package knows about one format, declared once (in its folder) and
+    listed once in `formats.FORMATS` (whose order is WEBKNOSSOS's explorer priority)."""
+
+    name: str  # "webknossos", "ngff", "zarr", ...
+    explorers: tuple[Explorer, ...]  # in priority order inside the format
+    data_formats: tuple[DataFormat, ...] = ()  # WEBKNOSSOS dataFormat values it reads
+    open_reader: OpenReader | None = None  # None: explore-only (webknossos, ngff)
+    # URI prefixes `x://` / `x:` and Neuroglancer pipe names `|x:` -> format hint
+    uri_prefixes: Mapping[str, str] = field(default_factory=dict)
+    pipe_prefixes: Mapping[str, str] = field(default_factory=dict)  # pipe syntax only
+    neuroglancer_prefix: Mapping[DataFormat, str] = field(default_factory=dict)  # write side
+    # trailing file names of a URI that mean "its folder" -> the hint they imply (or None)
+    metadata_files: Mapping[str, str | None] = field(default_factory=dict)
+    axis_order: Mapping[DataFormat, AxisOrderRule] = field(default_factory=dict)

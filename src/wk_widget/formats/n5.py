@@ -71,12 +71,15 @@ from ..storage._loop import gather_or_cancel
 from ..units import NANOMETERS_PER_UNIT, normalize_unit
 from . import _limits
 from ._codecs import codec_module
+from ._shared.axis_order import N5 as N5_AXIS_ORDER
 from .base import (
     AdditionalAxis,
     ArrayReader,
     BoundingBox,
+    DataFormat,
     ExploreContext,
     Explorer,
+    Format,
     LayerSpec,
     MagSpec,
     NotThisFormat,
@@ -940,3 +943,19 @@ async def open_reader(storage: Storage, mag: MagSpec) -> N5Reader:
     if not isinstance(meta, N5ArrayMeta):
         meta = await fetch_meta(storage, mag.path)
     return N5Reader(storage, mag.path, meta)
+
+
+async def _open_level(storage: Storage, mag: MagSpec, data_format: DataFormat) -> N5Reader:
+    return await open_reader(storage, mag)
+
+
+FORMAT = Format(
+    name="n5",
+    explorers=tuple(EXPLORERS),
+    data_formats=("n5",),
+    open_reader=_open_level,
+    uri_prefixes={"n5": "n5"},
+    neuroglancer_prefix={"n5": "n5"},
+    metadata_files={ATTRIBUTES: None},
+    axis_order={"n5": N5_AXIS_ORDER},
+)

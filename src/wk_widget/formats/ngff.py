@@ -33,6 +33,7 @@ from .base import (
     Category,
     ExploreContext,
     Explorer,
+    Format,
     LayerSpec,
     MagSpec,
     NotThisFormat,
@@ -720,3 +721,6 @@ NGFF_V04_EXPLORER = Explorer("ngff-0.4", (".zattrs",), frozenset({"zarr", "zarr2
 NGFF_V05_EXPLORER = Explorer("ngff-0.5", ("zarr.json",), frozenset({"zarr", "zarr3"}), _explore_v05)
 
 EXPLORERS: list[Explorer] = [NGFF_V04_EXPLORER, NGFF_V05_EXPLORER]
+
+# Explore-only: its arrays are Zarr (data formats "zarr"/"zarr3", read by the zarr format).
+FORMAT = Format(name="ngff", explorers=tuple(EXPLORERS))

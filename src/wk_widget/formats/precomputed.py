@@ -59,13 +59,16 @@ from . import _limits
 from ._codecs import codec_module, imagecodecs_codec
 from ._compresso import decode_compresso
 from ._murmur import hash64_uint64
+from ._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
 from .base import (
     COALESCE_GAP,
     ArrayReader,
     BoundingBox,
     Category,
+    DataFormat,
     ExploreContext,
     Explorer,
+    Format,
     LayerSpec,
     MagSpec,
     NotThisFormat,
@@ -1079,3 +1082,20 @@ async def open_reader(storage: Storage, mag: MagSpec) -> PrecomputedReader:
     if not isinstance(scale, PrecomputedScale):
         scale = await fetch_scale(storage, mag.path)
     return PrecomputedReader(storage, mag.path, scale)
+
+
+async def _open_level(storage: Storage, mag: MagSpec, data_format: DataFormat) -> PrecomputedReader:
+    return await open_reader(storage, mag)
+
+
+FORMAT = Format(
+    name="precomputed",
+    explorers=tuple(EXPLORERS),
+    data_formats=("neuroglancerPrecomputed",),
+    open_reader=_open_level,
+    uri_prefixes={"precomputed": "precomputed"},
+    pipe_prefixes={"neuroglancer-precomputed": "precomputed"},
+    neuroglancer_prefix={"neuroglancerPrecomputed": "precomputed"},
+    metadata_files={_INFO: None},
+    axis_order={"neuroglancerPrecomputed": PRECOMPUTED_AXIS_ORDER},
+)

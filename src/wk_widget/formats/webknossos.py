@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MalformedMetadataError, UnsupportedDataError
-from ..storage import SourceURI, parse_uri
+from ..storage import SourceURI
 from ..storage.origins import check_metadata_path
 from ..units import normalize_unit
+from ._shared.axis_order import n5_rank
 from .base import (
     ELEMENT_CLASSES,
     INTEGER_ELEMENT_CLASSES,
@@ -32,29 +33,25 @@ from .base import (
     DataFormat,
     ExploreContext,
     Explorer,
+    Format,
+    FormatTable,
     LayerSpec,
     MagSpec,
     NotThisFormat,
     Vec3,
     element_class_of,
+    installed_format_table,
 )
-from .datasource_axes import PRECOMPUTED_ORDER, import_n5_axis_order, n5_rank
 from .n5 import ATTRIBUTES as N5_ATTRIBUTES
 from .n5 import N5ArrayMeta
 from .n5 import parse_attributes as parse_n5_attributes
 from .zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
 
-__all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "default_axis_order", "layers_from_datasource", "mag_literal", "parse_mag"]
+__all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "layers_from_datasource", "mag_literal", "named_axis_order", "parse_mag"]
 
 logger = logging.getLogger(__name__)
 
 DATASOURCE_FILE = "datasource-properties.json"
-_FORMATS: dict[str, DataFormat] = {
-    "zarr": "zarr",
-    "zarr3": "zarr3",
-    "n5": "n5",
-    "neuroglancerPrecomputed": "neuroglancerPrecomputed",
-}
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -93,14 +90,14 @@ def mag_literal(mag: Vec3, allow_scalar: bool = True) -> str:
     return "-".join(str(m) for m in mag)
 
 
-def _resolve(root: SourceURI, path: str) -> SourceURI:
+def _resolve(table: FormatTable, root: SourceURI, path: str) -> SourceURI:
     if _SCHEME.match(path):
-        target = parse_uri(path)
+        target = table.parse_uri(path)
         # A remote datasource never leads to local files.
         check_metadata_path(root, target, root.join(DATASOURCE_FILE).url)
         return target
     if path.startswith("/") and root.scheme == "file":
-        return parse_uri(path)
+        return table.parse_uri(path)
     return root.join(path)
 
 
@@ -133,25 +130,20 @@ def _axis_order(raw: Any, where: str) -> dict[str, int] | None:
     return {k: int(v) for k, v in raw.items()}
 
 
-def default_axis_order(meta: ZarrArrayMeta | None, data_format: str) -> dict[str, int]:
-    """The axis order WEBKNOSSOS assumes when a mag names none: the array's dimension_names
-    if they name x and y, else (c,) x, y, z counted from the end (`asCxyzFromRank`)."""
-    if meta is not None and meta.dimension_names:
-        names = [n.lower() if isinstance(n, str) else None for n in meta.dimension_names]
-        if "x" in names and "y" in names:
-            order = {n: i for i, n in enumerate(names) if n in ("x", "y", "z")}
-            for alias in ("c", "channel", "channels"):
-                if alias in names:
-                    order["c"] = names.index(alias)
-                    break
-            return order
-    if meta is not None:
-        rank = meta.ndim
-        order = {"x": rank - 3, "y": rank - 2, "z": rank - 1}
-        if rank >= 4:
-            order["c"] = rank - 4
-        return order
-    return {"c": 0, "x": 1, "y": 2, "z": 3}
+def named_axis_order(meta: ZarrArrayMeta) -> dict[str, int] | None:
+    """The axis order of a Zarr array's dimension_names if they name x and y (WEBKNOSSOS
+    uses it when a mag names none), else None."""
+    if not meta.dimension_names:
+        return None
+    names = [n.lower() if isinstance(n, str) else None for n in meta.dimension_names]
+    if "x" not in names or "y" not in names:
+        return None
+    order = {n: i for i, n in enumerate(names) if n in ("x", "y", "z")}
+    for alias in ("c", "channel", "channels"):
+        if alias in names:
+            order["c"] = names.index(alias)
+            break
+    return order
 
 
 async def _fetch_meta(ctx: ExploreContext, path: SourceURI, zarr_version: int) -> ZarrArrayMeta | None:
@@ -166,7 +158,7 @@ async def _locate_mag(
     ctx: ExploreContext, root: SourceURI, layer_name: str, mag: Vec3, path: str | None, zarr_version: int
 ) -> tuple[SourceURI, ZarrArrayMeta]:
     if path:
-        candidates = [_resolve(root, path)]
+        candidates = [_resolve(ctx.formats, root, path)]
     else:
         candidates = [root.join(layer_name, mag_literal(mag))]
         if mag[0] == mag[1] == mag[2]:
@@ -240,7 +232,7 @@ class _Plan:
     notes: list[str]
 
 
-def _plan(doc: Any, root: SourceURI, where: str) -> _Plan:
+def _plan(table: FormatTable, doc: Any, root: SourceURI, where: str) -> _Plan:
     """Parse and validate a datasource document (pure)."""
     if not isinstance(doc, dict):
         raise MalformedMetadataError(where, "not a JSON object")
@@ -256,8 +248,8 @@ def _plan(doc: Any, root: SourceURI, where: str) -> _Plan:
             raise MalformedMetadataError(where, f"invalid layer {layer!r}")
         base = _layer_base(layer, where)
         lwhere = f"{where} (layer {base['name']!r})"
-        data_format = _FORMATS.get(str(layer.get("dataFormat")))
-        if data_format is None:
+        data_format = layer.get("dataFormat")
+        if not isinstance(data_format, str) or data_format not in table.data_formats():
             plan.notes.append(
                 f"{where}: layer {base['name']!r} skipped: data format {layer.get('dataFormat')!r} cannot be streamed"
             )
@@ -298,7 +290,11 @@ def _n5_rank(axis_order: dict[str, int] | None, base: dict[str, Any]) -> int:
 
 
 def _build(
-    plan: _Plan, root: SourceURI, where: str, located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]]
+    table: FormatTable,
+    plan: _Plan,
+    root: SourceURI,
+    where: str,
+    located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]],
 ) -> list[LayerSpec]:
     """LayerSpecs from a plan and each mag's (URI, array metadata or None), in plan order."""
     out: list[LayerSpec] = []
@@ -307,6 +303,7 @@ def _build(
         lwhere = f"{where} (layer {base['name']!r})"
         specs: list[MagSpec] = []
         additional = base["additional_axes"]
+        rule = table.axis_order(data_format)
         for mag, _path, axis_order, channel_index in mags:
             mag_uri, meta = located[i]
             i += 1
@@ -319,26 +316,25 @@ def _build(
                         f"{base['element_class']!r} in {DATASOURCE_FILE}",
                     )
                 validate_readable(meta, mag_uri.url)
-                order = axis_order or default_axis_order(meta, data_format)
+                order = axis_order or named_axis_order(meta) or rule.default(meta.ndim)
                 if any(v >= meta.ndim for v in order.values()):
                     raise MalformedMetadataError(
                         lwhere, f"axisOrder {order} names dimensions beyond the array's {meta.ndim} ({mag_uri.url})"
                     )
-            elif data_format == "n5":
-                # positions in N5's dimensions (x first), see datasource_axes
+            elif meta is not None or data_format == "n5":
+                # the format's own counting (N5: positions in its x-first dimensions)
                 rank = meta.ndim if meta is not None else _n5_rank(axis_order, base)
-                order = import_n5_axis_order(axis_order, rank)
+                order = rule.from_datasource(axis_order, rank)
                 if any(not 0 <= v < rank for v in order.values()):
                     raise MalformedMetadataError(
                         lwhere, f"axisOrder {axis_order} names dimensions beyond the array's {rank} ({mag_uri.url})"
                     )
                 additional = [
-                    AdditionalAxis(a.name, a.bounds, rank - 1 - a.index) for a in base["additional_axes"]
+                    AdditionalAxis(a.name, a.bounds, rule.axis_index_to_datasource(a.index, rank))
+                    for a in base["additional_axes"]
                 ]
-            elif data_format == "neuroglancerPrecomputed":
-                order = dict(PRECOMPUTED_ORDER)  # the reader's fixed (x, y, z, c)
             else:
-                order = axis_order or default_axis_order(None, data_format)
+                order = rule.from_datasource(axis_order, 4)  # rank unknown without the array
             specs.append(MagSpec(mag, mag_uri, order, channel_index, meta))
         specs.sort(key=lambda s: (s.mag[0] * s.mag[1] * s.mag[2], s.mag))
         category: Category = base["category"]
@@ -373,16 +369,17 @@ def layers_from_datasource(doc: Any, root: SourceURI) -> list[LayerSpec]:
     unchecked. `array_meta` stays None: the readers fetch the level metadata when opened.
     Layers in formats that cannot be streamed are skipped (logged).
     """
+    table = installed_format_table()
     where = root.join(DATASOURCE_FILE).url
-    plan = _plan(doc, root, where)
+    plan = _plan(table, doc, root, where)
     for note in plan.notes:
         logger.warning("%s", note)
     located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]] = [
-        (_resolve(root, path) if path else root.join(base["name"], mag_literal(mag)), None)
+        (_resolve(table, root, path) if path else root.join(base["name"], mag_literal(mag)), None)
         for base, _fmt, mags in plan.layers
         for mag, path, _, _ in mags
     ]
-    return _build(plan, root, where, located)
+    return _build(table, plan, root, where, located)
 
 
 async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
@@ -390,7 +387,7 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
     if doc is None:
         raise NotThisFormat(f"no {DATASOURCE_FILE}")
     where = uri.join(DATASOURCE_FILE).url
-    plan = _plan(doc, uri, where)
+    plan = _plan(ctx.formats, doc, uri, where)
     for note in plan.notes:
         _note(ctx, note)
 
@@ -400,7 +397,7 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
         if data_format in ("zarr", "zarr3"):
             return await _locate_mag(ctx, uri, base["name"], mag, path, 2 if data_format == "zarr" else 3)
         assert path is not None
-        mag_uri = _resolve(uri, path)
+        mag_uri = _resolve(ctx.formats, uri, path)
         if data_format == "n5":  # its rank decides how axisOrder counts (see datasource_axes)
             attrs = await ctx.fetch_json(mag_uri, N5_ATTRIBUTES)
             if attrs is None:  # the reader will say so; the rank follows from axisOrder
@@ -411,9 +408,16 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
     located = await asyncio.gather(
         *(locate(base, fmt, mag, path) for base, fmt, mags in plan.layers for mag, path, _, _ in mags)
     )
-    return _build(plan, uri, where, list(located))
+    return _build(ctx.formats, plan, uri, where, list(located))
 
 
 WEBKNOSSOS_EXPLORER = Explorer("webknossos", (DATASOURCE_FILE,), frozenset({"webknossos"}), _explore_webknossos)
 
 EXPLORERS: list[Explorer] = [WEBKNOSSOS_EXPLORER]
+
+# Explore-only: its layers name the data formats of the other formats.
+FORMAT = Format(
+    name="webknossos",
+    explorers=tuple(EXPLORERS),
+    metadata_files={DATASOURCE_FILE: "webknossos"},
+)

@@ -42,6 +42,7 @@ from ..storage import RequestMeter, SourceURI, Storage
 from ..storage._loop import gather_or_cancel
 from . import _limits
 from ._codecs import codec_module
+from ._shared.axis_order import PLAIN
 from .base import (
     COALESCE_GAP,
     INTEGER_ELEMENT_CLASSES,
@@ -52,6 +53,7 @@ from .base import (
     DataFormat,
     ExploreContext,
     Explorer,
+    Format,
     LayerSpec,
     MagSpec,
     NotThisFormat,
@@ -1065,3 +1067,14 @@ ZARR3_EXPLORER = Explorer("zarr3", ("zarr.json",), frozenset({"zarr", "zarr3"}),
 ZARR2_EXPLORER = Explorer("zarr2", (".zarray",), frozenset({"zarr", "zarr2"}), _explore_zarr2)
 
 EXPLORERS: list[Explorer] = [ZARR3_EXPLORER, ZARR2_EXPLORER]
+
+FORMAT = Format(
+    name="zarr",
+    explorers=tuple(EXPLORERS),
+    data_formats=("zarr", "zarr3"),
+    open_reader=open_reader,
+    uri_prefixes={"zarr": "zarr", "zarr2": "zarr2", "zarr3": "zarr3"},
+    neuroglancer_prefix={"zarr": "zarr2", "zarr3": "zarr3"},
+    metadata_files={".zattrs": None, ".zarray": None, ".zgroup": None, "zarr.json": None},
+    axis_order={"zarr": PLAIN, "zarr3": PLAIN},
+)

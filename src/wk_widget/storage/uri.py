@@ -10,22 +10,22 @@ import ipaddress
 import os
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..errors import InvalidURIError
 
+# Format prefixes, pipe names and metadata file names are declared by the formats
+# (`wk_widget.formats` passes its registry's tables: use `formats.parse_uri`). These
+# defaults are the same tables, for callers not yet switched to `formats.parse_uri`;
+# tests/unit/formats/test_registry.py checks they equal the registry's.
+# TODO(issue 12, B2): delete once every caller above storage uses `formats.parse_uri`.
 FORMAT_PREFIXES = ("zarr", "zarr2", "zarr3", "n5", "precomputed")
+_DEFAULT_PREFIXES = {name: name for name in FORMAT_PREFIXES}
 # Neuroglancer pipe syntax names (`URL|zarr2:`) mapped to our format hints.
-PIPE_FORMATS = {
-    "zarr": "zarr",
-    "zarr2": "zarr2",
-    "zarr3": "zarr3",
-    "n5": "n5",
-    "precomputed": "precomputed",
-    "neuroglancer-precomputed": "precomputed",
-}
+PIPE_FORMATS = {**_DEFAULT_PREFIXES, "neuroglancer-precomputed": "precomputed"}
 METADATA_FILE_NAMES = (
     ".zattrs",
     ".zarray",
@@ -35,6 +35,9 @@ METADATA_FILE_NAMES = (
     "info",
     "datasource-properties.json",
 )
+_DEFAULT_METADATA_FILES: dict[str, str | None] = {
+    **{name: None for name in METADATA_FILE_NAMES}, "datasource-properties.json": "webknossos"
+}
 SCHEMES = ("http", "https", "s3", "gs", "file")
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
@@ -132,31 +135,36 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def _split_format_prefix(text: str) -> tuple[str, str | None]:
+def _split_format_prefix(
+    text: str, prefixes: Mapping[str, str], pipe_prefixes: Mapping[str, str]
+) -> tuple[str, str | None]:
     hint: str | None = None
     # Neuroglancer's newer pipe syntax: `https://host/path|zarr2:` (possibly chained).
     if "|" in text:
         head, *rest = text.split("|")
         for item in rest:
             name = item.strip().rstrip(":").split(":")[0]
-            if name in PIPE_FORMATS:
-                hint = PIPE_FORMATS[name]
+            if name in pipe_prefixes:
+                hint = pipe_prefixes[name]
             elif name:
                 raise InvalidURIError(text, f"unsupported data source kind {name!r} in pipe syntax")
         text = head
     while True:
         m = _SCHEME_RE.match(text)
-        if m and m.group(1).lower() in FORMAT_PREFIXES:
-            hint = hint or m.group(1).lower()
+        if m and m.group(1).lower() in prefixes:
+            hint = hint or prefixes[m.group(1).lower()]
             text = text[m.end():]
             continue
         # `zarr:https://...` written without the slashes
-        m2 = re.match(r"^(zarr2|zarr3|zarr|n5|precomputed):(?=[a-zA-Z][a-zA-Z0-9+.-]*://|/)", text)
-        if m2:
-            hint = hint or m2.group(1)
+        m2 = _BARE_PREFIX_RE.match(text)
+        if m2 and m2.group(1) in prefixes:
+            hint = hint or prefixes[m2.group(1)]
             text = text[m2.end():]
             continue
         return text, hint
+
+
+_BARE_PREFIX_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?=[a-zA-Z][a-zA-Z0-9+.-]*://|/)")
 
 
 def _is_loopback_or_ip(host: str) -> bool:
@@ -193,21 +201,35 @@ def _s3_authority(authority: str, path: str) -> tuple[str, str, str | None]:
     return host, path, None
 
 
-def parse_uri(text: str, *, base_dir: str | os.PathLike[str] | None = None) -> SourceURI:
+def parse_uri(
+    text: str,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    pipe_prefixes: Mapping[str, str] | None = None,
+    metadata_files: Mapping[str, str | None] | None = None,
+) -> SourceURI:
     """Parse a user-given URI or local path into the folder it names.
 
     Accepts https/http/s3/gs/file URLs and local paths, format prefixes (`zarr://`,
     `zarr2://`, `zarr3://`, `n5://`, `precomputed://`), Neuroglancer's pipe syntax and a
     trailing metadata file name (which means its folder). Neuroglancer links with a
-    `#!` state are handled by `wk_widget.neuroglancer`, not here.
+    `#!` state are handled by `wk_widget.neuroglancer`, not here. The format tables
+    (prefix -> hint, pipe name -> hint, metadata file -> hint) come from the registry.
     """
+    if prefixes is None:
+        prefixes = _DEFAULT_PREFIXES
+    if pipe_prefixes is None:
+        pipe_prefixes = PIPE_FORMATS
+    if metadata_files is None:
+        metadata_files = _DEFAULT_METADATA_FILES
     original = text
     if not isinstance(text, str):
         raise InvalidURIError(str(text), "a URI must be a string")
     text = text.strip()
     if not text:
         raise InvalidURIError("", "empty URI")
-    text, hint = _split_format_prefix(text)
+    text, hint = _split_format_prefix(text, prefixes, pipe_prefixes)
     if not text:
         raise InvalidURIError(original, "only a format prefix, no location")
     m = _SCHEME_RE.match(text)
@@ -239,10 +261,10 @@ def parse_uri(text: str, *, base_dir: str | os.PathLike[str] | None = None) -> S
     # A trailing metadata file name means its folder.
     path = path.rstrip("/")
     base = posixpath.basename(path)
-    if base in METADATA_FILE_NAMES:
+    if base in metadata_files:
         path = posixpath.dirname(path)
-        if base == "datasource-properties.json" and hint is None:
-            hint = "webknossos"
+        if hint is None:
+            hint = metadata_files[base]
     path = path.rstrip("/")
     endpoint: str | None = None
     if scheme == "s3":
