@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import (
+from ...errors import (
     CorruptChunkError,
     LimitExceededError,
     MalformedMetadataError,
@@ -38,12 +38,12 @@ from ..errors import (
     SourceNotFoundError,
     UnsupportedDataError,
 )
-from ..storage import RequestMeter, SourceURI, Storage
-from ..storage._loop import gather_or_cancel
-from . import _limits
-from ._codecs import codec_module
-from ._shared.axis_order import PLAIN
-from .base import (
+from ...storage import RequestMeter, SourceURI, Storage
+from ...storage._loop import gather_or_cancel
+from .. import _limits
+from .._codecs import codec_module
+from .._shared.axis_order import PLAIN
+from ..base import (
     COALESCE_GAP,
     INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
-from ..storage import SourceURI
-from ..units import NANOMETERS_PER_UNIT, normalize_unit
-from . import _limits
-from .base import (
+from ...errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
+from ...storage import SourceURI
+from ...units import NANOMETERS_PER_UNIT, normalize_unit
+from .. import _limits
+from ..base import (
     AdditionalAxis,
     BoundingBox,
     Category,
@@ -39,7 +39,7 @@ from .base import (
     NotThisFormat,
     element_class_of,
 )
-from .zarr import (
+from ..zarr import (
     ZarrArrayMeta,
     category_from_name,
     folder_name,

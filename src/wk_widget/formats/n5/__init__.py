@@ -59,20 +59,20 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import (
+from ...errors import (
     CorruptChunkError,
     MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
     UnsupportedDataError,
 )
-from ..storage import RequestMeter, SourceURI, Storage
-from ..storage._loop import gather_or_cancel
-from ..units import NANOMETERS_PER_UNIT, normalize_unit
-from . import _limits
-from ._codecs import codec_module
-from ._shared.axis_order import N5 as N5_AXIS_ORDER
-from .base import (
+from ...storage import RequestMeter, SourceURI, Storage
+from ...storage._loop import gather_or_cancel
+from ...units import NANOMETERS_PER_UNIT, normalize_unit
+from .. import _limits
+from .._codecs import codec_module
+from .._shared.axis_order import N5 as N5_AXIS_ORDER
+from ..base import (
     AdditionalAxis,
     ArrayReader,
     BoundingBox,
@@ -85,7 +85,7 @@ from .base import (
     NotThisFormat,
     element_class_of,
 )
-from .zarr import category_from_name, folder_name, plain_axis_order, sanitize_name
+from ..zarr import category_from_name, folder_name, plain_axis_order, sanitize_name
 
 __all__ = [
     "COMPRESSIONS",

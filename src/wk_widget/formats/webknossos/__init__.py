@@ -19,12 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MalformedMetadataError, UnsupportedDataError
-from ..storage import SourceURI
-from ..storage.origins import check_metadata_path
-from ..units import normalize_unit
-from ._shared.axis_order import n5_rank
-from .base import (
+from ...errors import MalformedMetadataError, UnsupportedDataError
+from ...storage import SourceURI
+from ...storage.origins import check_metadata_path
+from ...units import normalize_unit
+from .._shared.axis_order import n5_rank
+from ..base import (
     ELEMENT_CLASSES,
     INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
@@ -42,10 +42,10 @@ from .base import (
     element_class_of,
     installed_format_table,
 )
-from .n5 import ATTRIBUTES as N5_ATTRIBUTES
-from .n5 import N5ArrayMeta
-from .n5 import parse_attributes as parse_n5_attributes
-from .zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
+from ..n5 import ATTRIBUTES as N5_ATTRIBUTES
+from ..n5 import N5ArrayMeta
+from ..n5 import parse_attributes as parse_n5_attributes
+from ..zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray, validate_readable
 
 __all__ = ["EXPLORERS", "WEBKNOSSOS_EXPLORER", "layers_from_datasource", "mag_literal", "named_axis_order", "parse_mag"]
 

@@ -46,21 +46,21 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..errors import (
+from ...errors import (
     CorruptChunkError,
     MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
     UnsupportedDataError,
 )
-from ..storage import RequestMeter, SourceURI, Storage
-from ..storage._loop import gather_or_cancel
-from . import _limits
-from ._codecs import codec_module, imagecodecs_codec
-from ._compresso import decode_compresso
-from ._murmur import hash64_uint64
-from ._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
-from .base import (
+from ...storage import RequestMeter, SourceURI, Storage
+from ...storage._loop import gather_or_cancel
+from .. import _limits
+from .._codecs import codec_module, imagecodecs_codec
+from .._compresso import decode_compresso
+from .._murmur import hash64_uint64
+from .._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
+from ..base import (
     COALESCE_GAP,
     ArrayReader,
     BoundingBox,
@@ -75,7 +75,7 @@ from .base import (
     coalesce_ranges,
     element_class_of,
 )
-from .zarr import category_from_name, sanitize_name
+from ..zarr import category_from_name, sanitize_name
 
 __all__ = [
     "AXIS_ORDER",
