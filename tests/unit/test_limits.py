@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numcodecs import LZ4
 
-from wk_widget.formats import _limits
+from wk_widget.formats._shared import limits as _limits
 
 ZEROS = bytes(1 << 20)
 

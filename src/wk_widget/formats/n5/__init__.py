@@ -69,9 +69,9 @@ from ...errors import (
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
 from ...units import NANOMETERS_PER_UNIT, normalize_unit
-from .. import _limits
-from .._codecs import codec_module
+from .._shared import limits as _limits
 from .._shared.axis_order import N5 as N5_AXIS_ORDER
+from .._shared.codecs import codec_module
 from ..base import (
     AdditionalAxis,
     ArrayReader,

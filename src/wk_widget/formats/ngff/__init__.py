@@ -26,7 +26,7 @@ from typing import Any
 from ...errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
 from ...storage import SourceURI
 from ...units import NANOMETERS_PER_UNIT, normalize_unit
-from .. import _limits
+from .._shared import limits as _limits
 from ..base import (
     AdditionalAxis,
     BoundingBox,

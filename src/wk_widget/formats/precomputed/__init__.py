@@ -55,13 +55,13 @@ from ...errors import (
 )
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
-from .. import _limits
-from .._codecs import codec_module, imagecodecs_codec
-from .._compresso import decode_compresso
-from .._murmur import hash64_uint64
+from .._shared import limits as _limits
 from .._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
+from .._shared.codecs import codec_module, imagecodecs_codec
+from .._shared.compresso import decode_compresso
+from .._shared.murmur import hash64_uint64
+from .._shared.ranges import COALESCE_GAP, coalesce_ranges
 from ..base import (
-    COALESCE_GAP,
     ArrayReader,
     BoundingBox,
     Category,
@@ -72,7 +72,6 @@ from ..base import (
     LayerSpec,
     MagSpec,
     NotThisFormat,
-    coalesce_ranges,
     element_class_of,
 )
 from ..zarr import category_from_name, sanitize_name

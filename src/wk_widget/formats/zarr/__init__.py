@@ -40,11 +40,11 @@ from ...errors import (
 )
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
-from .. import _limits
-from .._codecs import codec_module
+from .._shared import limits as _limits
 from .._shared.axis_order import PLAIN
+from .._shared.codecs import codec_module
+from .._shared.ranges import COALESCE_GAP, coalesce_ranges
 from ..base import (
-    COALESCE_GAP,
     INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
     ArrayReader,
@@ -57,7 +57,6 @@ from ..base import (
     LayerSpec,
     MagSpec,
     NotThisFormat,
-    coalesce_ranges,
     element_class_of,
 )
 

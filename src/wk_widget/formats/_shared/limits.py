@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import LimitExceededError
+from ...errors import LimitExceededError
 
 MAX_AXES = 16
 MAX_CHANNELS = 1024  # channels explored as layers (NGFF, precomputed num_channels)

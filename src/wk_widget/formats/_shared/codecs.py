@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ..errors import UnsupportedDataError
+from ...errors import UnsupportedDataError
 
 # import name -> PyPI distribution that provides it (all are runtime dependencies)
 PACKAGES: dict[str, str] = {
