@@ -14,12 +14,12 @@ import pytest
 import wk_widget as wk
 from tests.support.datasets import _ome_write, segments
 from wk_widget.errors import CorruptChunkError, UnsupportedDataError
+from wk_widget.formats._shared.layers import category_from_name
 from wk_widget.formats.datasource_axes import (
     as_cxyz_from_rank,
     export_axis_order,
     import_n5_axis_order,
 )
-from wk_widget.formats.zarr import category_from_name
 
 
 @pytest.mark.parametrize(

@@ -230,7 +230,7 @@ def test_sharded_index_read_once_and_ranges_coalesced(tmp_path: Path) -> None:
     # two inner chunks of one shard far apart (> gap) are two ranges, no second index read
     meter3 = RequestMeter()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wz, "COALESCE_GAP", 0)
+        mp.setattr(wz.reader, "COALESCE_GAP", 0)  # the reader module reads it
         raw = run_sync(reader.fetch([(0, 0, 0), (1, 1, 3)], (meter3,)))
     assert all(r is not None for r in raw)
     assert meter3.requests == 2
@@ -624,7 +624,7 @@ def test_sharded_reads_survive_servers_that_ignore_range(tmp_path: Path, locatio
     storage = _WholeFileStorage()
     reader = wz.ZarrArrayReader(storage, uri, meta)  # type: ignore[arg-type]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wz, "COALESCE_GAP", 0)
+        mp.setattr(wz.reader, "COALESCE_GAP", 0)  # the reader module reads it
         got, missing = read_all(reader)
     assert missing == 0
     np.testing.assert_array_equal(got, data)

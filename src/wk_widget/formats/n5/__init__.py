@@ -72,6 +72,7 @@ from ...units import NANOMETERS_PER_UNIT, normalize_unit
 from .._shared import limits as _limits
 from .._shared.axis_order import N5 as N5_AXIS_ORDER
 from .._shared.codecs import codec_module
+from .._shared.layers import category_from_name, folder_name, plain_axis_order, sanitize_name
 from ..base import (
     AdditionalAxis,
     ArrayReader,
@@ -85,7 +86,6 @@ from ..base import (
     NotThisFormat,
     element_class_of,
 )
-from ..zarr import category_from_name, folder_name, plain_axis_order, sanitize_name
 
 __all__ = [
     "COMPRESSIONS",

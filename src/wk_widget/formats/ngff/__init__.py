@@ -27,6 +27,7 @@ from ...errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDat
 from ...storage import SourceURI
 from ...units import NANOMETERS_PER_UNIT, normalize_unit
 from .._shared import limits as _limits
+from .._shared.layers import category_from_name, folder_name, sanitize_name
 from ..base import (
     AdditionalAxis,
     BoundingBox,
@@ -41,11 +42,8 @@ from ..base import (
 )
 from ..zarr import (
     ZarrArrayMeta,
-    category_from_name,
-    folder_name,
     parse_zarr_json,
     parse_zarray,
-    sanitize_name,
     validate_readable,
 )
 

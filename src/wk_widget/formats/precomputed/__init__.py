@@ -59,6 +59,7 @@ from .._shared import limits as _limits
 from .._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
 from .._shared.codecs import codec_module, imagecodecs_codec
 from .._shared.compresso import decode_compresso
+from .._shared.layers import category_from_name, sanitize_name
 from .._shared.murmur import hash64_uint64
 from .._shared.ranges import COALESCE_GAP, coalesce_ranges
 from ..base import (
@@ -74,7 +75,6 @@ from ..base import (
     NotThisFormat,
     element_class_of,
 )
-from ..zarr import category_from_name, sanitize_name
 
 __all__ = [
     "AXIS_ORDER",
