@@ -1,0 +1,583 @@
+"""The precomputed chunk reader: chunk keys, sharded lookups (cached minishard indices, coalesced ranges) and decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import zlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Iterable, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ...errors import (
+    CorruptChunkError,
+    MalformedMetadataError,
+    RemoteDatasetError,
+    SourceNotFoundError,
+)
+from ...storage import RequestMeter, SourceURI, Storage
+from ...storage._loop import gather_or_cancel
+from .._shared import limits as _limits
+from .._shared.codecs import codec_module, imagecodecs_codec
+from .._shared.compresso import decode_compresso
+from .._shared.murmur import hash64_uint64
+from .._shared.ranges import COALESCE_GAP, coalesce_ranges
+from ..base import (
+    ArrayReader,
+    MagSpec,
+)
+from .cseg import _Bad, validate_compressed_segmentation
+from .info import (
+    _CODEC_MODULES,
+    _GZIP_MAGIC,
+    _INFO,
+    _MISSING,
+    INDEX_CACHE_BYTES,
+    INDEX_CACHE_ENTRIES,
+    PrecomputedScale,
+    T,
+    parse_info,
+)
+from .sharding import _MortonEncoder
+
+
+class _LRU:
+    """A small bounded LRU cache (entries and bytes)."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+
+    def get(self, key: Any) -> Any:
+        item = self._data.get(key)
+        if item is None:
+            return _MISSING
+        self._data.move_to_end(key)
+        return item[0]
+
+    def put(self, key: Any, value: Any, nbytes: int = 0) -> None:
+        old = self._data.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._data[key] = (value, nbytes)
+        self._bytes += nbytes
+        while self._data and (len(self._data) > self._max_entries or self._bytes > self._max_bytes):
+            _, (_, size) = self._data.popitem(last=False)
+            self._bytes -= size
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+_MAX_MINISHARD_INDEX = 64 << 20
+
+
+async def _gather_all(aws: Iterable[Awaitable[T]]) -> list[T]:
+    """asyncio.gather whose first error cancels the others (no orphaned retries)."""
+    return await gather_or_cancel(*aws)
+
+
+class _MinishardIndex:
+    __slots__ = ("ids", "nbytes", "sizes", "starts")
+
+    def __init__(self, ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> None:
+        self.ids = ids
+        self.starts = starts
+        self.sizes = sizes
+        self.nbytes = ids.nbytes + starts.nbytes + sizes.nbytes
+
+    def lookup(self, chunk_id: int) -> tuple[int, int] | None:
+        ids = self.ids
+        pos = int(np.searchsorted(ids, np.uint64(chunk_id)))
+        if pos < len(ids) and int(ids[pos]) == chunk_id:
+            return int(self.starts[pos]), int(self.sizes[pos])
+        return None
+
+
+class PrecomputedReader(ArrayReader):
+    """Reads chunks of one precomputed scale; dims (x, y, z, c), absolute coordinates."""
+
+    def __init__(self, storage: Storage, path: SourceURI, scale: PrecomputedScale) -> None:
+        self.uri = path.url
+        self.scale = scale
+        self.shape = scale.shape
+        self.chunk_shape = (*scale.chunk_size, scale.num_channels)
+        self.grid_origin = (*scale.voxel_offset, 0)
+        self.dtype = scale.dtype
+        self.fill_value = self.dtype.type(0)
+        self._storage = storage
+        self._path = path
+        self._base = path.fs_path.rstrip("/") if not path.query else None
+        self._le_dtype = scale.dtype.newbyteorder("<")
+        self._grid = scale.grid_shape
+        self._sharding = scale.sharding
+        self._encoding = scale.encoding
+        self._codec = _codec_for(scale.encoding, f"{path.url}/info")
+        _limits.check_array(self.uri, self.shape, self.chunk_shape, self.dtype.itemsize)
+        # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
+        self._max_chunk_bytes = 2 * _limits.bound(math.prod(self.chunk_shape) * self.dtype.itemsize)
+        if scale.sharding is not None:
+            sh = scale.sharding
+            self._morton = _MortonEncoder(self._grid)
+            self._minishard_mask = (1 << sh.minishard_bits) - 1
+            self._shard_mask = (1 << sh.shard_bits) - 1
+            self._shard_digits = -(-sh.shard_bits // 4)
+            self._index_end = 16 << sh.minishard_bits
+            self._entries = _LRU(INDEX_CACHE_ENTRIES * 4, INDEX_CACHE_BYTES // 8)
+            self._minishards = _LRU(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES)
+            self._pending: dict[tuple[str, str, int], asyncio.Future[Any]] = {}
+            self._tasks: set[asyncio.Future[Any]] = set()
+            self._gzip_data = sh.data_encoding == "gzip"
+        else:
+            self._gzip_data = False
+
+    def __repr__(self) -> str:
+        return (
+            f"PrecomputedReader({self.uri!r}, {self._encoding}, shape={self.shape}, chunks={self.chunk_shape}, "
+            f"sharded={self._sharding is not None})"
+        )
+
+    # -- keys ------------------------------------------------------------------------
+    def _key_path(self, key: str) -> str:
+        if self._base is not None:
+            return f"{self._base}/{key}"
+        return self._path.join(key).fs_path
+
+    def chunk_name(self, coord: Sequence[int]) -> str:
+        """Unsharded file name of a chunk: `x0-x1_y0-y1_z0-z1` in absolute coordinates."""
+        parts = []
+        for i in range(3):
+            begin = self.grid_origin[i] + coord[i] * self.chunk_shape[i]
+            end = min(begin + self.chunk_shape[i], self.shape[i])
+            parts.append(f"{begin}-{end}")
+        return "_".join(parts)
+
+    def chunk_id(self, coord: Sequence[int]) -> int:
+        """Sharded chunk id: the compressed Morton code of the grid position."""
+        return self._morton(coord)
+
+    def shard_and_minishard(self, chunk_id: int) -> tuple[int, int]:
+        sh = self._sharding
+        assert sh is not None
+        shifted = chunk_id >> sh.preshift_bits
+        hashed = hash64_uint64(shifted) if sh.hash == "murmurhash3_x86_128" else shifted
+        return (hashed >> sh.minishard_bits) & self._shard_mask, hashed & self._minishard_mask
+
+    def shard_name(self, shard: int) -> str:
+        return f"{shard:0{self._shard_digits}x}.shard" if self._shard_digits else f"{shard:x}.shard"
+
+    def chunk_key_uri(self, coord: tuple[int, ...]) -> str:
+        if self._sharding is None:
+            return f"{self.uri}/{self.chunk_name(coord)}"
+        cid = self.chunk_id(coord)
+        shard, _ = self.shard_and_minishard(cid)
+        return f"{self.uri}/{self.shard_name(shard)} (chunk {list(coord[:3])}, id {cid})"
+
+    def _in_grid(self, coord: Sequence[int]) -> bool:
+        g = self._grid
+        return 0 <= coord[0] < g[0] and 0 <= coord[1] < g[1] and 0 <= coord[2] < g[2]
+
+    # -- fetching --------------------------------------------------------------------
+    async def fetch(
+        self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter] = ()
+    ) -> list[bytes | None]:
+        if not coords:
+            return []
+        if self._sharding is None:
+            get = self._storage.get
+            cap = self._max_chunk_bytes
+            return await _gather_all(
+                get(self._key_path(self.chunk_name(c)), meters=meters, max_bytes=cap)
+                if self._in_grid(c)
+                else _none()
+                for c in coords
+            )
+        out: list[bytes | None] = [None] * len(coords)
+        groups: dict[int, list[tuple[int, int, int]]] = {}
+        for i, coord in enumerate(coords):
+            if not self._in_grid(coord):
+                continue
+            cid = self._morton(coord)
+            shard, minishard = self.shard_and_minishard(cid)
+            groups.setdefault(shard, []).append((i, minishard, cid))
+        await _gather_all(
+            self._fetch_in_shard(s, items, out, meters) for s, items in groups.items()
+        )
+        return out
+
+    async def _fetch_in_shard(
+        self,
+        shard: int,
+        items: list[tuple[int, int, int]],
+        out: list[bytes | None],
+        meters: Sequence[RequestMeter],
+    ) -> None:
+        name = self.shard_name(shard)
+        path = self._key_path(name)
+        minishards = sorted({m for _, m, _ in items})
+        entries = await self._shard_index_entries(name, path, minishards, meters)
+        wanted: list[tuple[int, tuple[int, int]]] = []
+        for m in minishards:
+            entry = entries[m]
+            if entry is not None and entry[1] > entry[0]:  # an empty range: no chunks
+                wanted.append((m, entry))
+        indices = await _gather_all(
+            self._minishard_index(name, path, m, e, meters) for m, e in wanted
+        )
+        by_minishard = {m: index for (m, _), index in zip(wanted, indices, strict=True)}
+        ranges: list[tuple[int, int, int]] = []
+        for i, minishard, cid in items:
+            index = by_minishard.get(minishard)
+            if index is None:
+                continue
+            found = index.lookup(cid)
+            if found is not None:
+                if found[1] > self._max_chunk_bytes:
+                    raise CorruptChunkError(
+                        f"{self.uri}/{name}", f"minishard index names a chunk of {found[1]} bytes; refused"
+                    )
+                ranges.append((found[0], found[1], i))
+        if not ranges:
+            return
+        batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
+        await _gather_all(self._fetch_batch(path, b, out, meters) for b in batches)
+
+    async def _fetch_batch(
+        self,
+        path: str,
+        batch: tuple[int, int, list[tuple[int, int, int]]],
+        out: list[bytes | None],
+        meters: Sequence[RequestMeter],
+    ) -> None:
+        start, end, members = batch
+        data = await self._storage.get_range(path, start, end - start, meters=meters)
+        if data is None:
+            return
+        if len(members) == 1 and members[0][1] == len(data):
+            out[members[0][2]] = bytes(data)
+            return
+        view = memoryview(data)
+        # A short answer (truncated shard) gives short chunks, which decode() reports.
+        for offset, nbytes, i in members:
+            out[i] = bytes(view[offset - start : offset - start + nbytes])
+
+    def _shared(self, key: tuple[str, str, int], factory: Any) -> asyncio.Future[Any]:
+        """One in-flight load per key, shared by concurrent callers, run as its own task
+        (a cancelled caller does not cancel what others wait for)."""
+        future = self._pending.get(key)
+        if future is None:
+            future = self._spawn(factory())
+            self._pending[key] = future
+
+            def forget(f: asyncio.Future[Any], key: tuple[str, str, int] = key) -> None:
+                if self._pending.get(key) is f:
+                    del self._pending[key]
+
+            future.add_done_callback(forget)
+        return future
+
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._tasks.discard(f)
+            if not f.cancelled():
+                f.exception()  # retrieved here; awaiting callers still see it
+
+        task.add_done_callback(done)
+        return task
+
+    async def _shard_index_entries(
+        self, name: str, path: str, minishards: list[int], meters: Sequence[RequestMeter]
+    ) -> dict[int, tuple[int, int] | None]:
+        """Shard-index entries (absolute [start, end) of each minishard index), None when
+        the shard does not exist. Entries of nearby minishards share one range request."""
+        result: dict[int, tuple[int, int] | None] = {}
+        if self._entries.get((name, -1)) is not _MISSING:  # the shard file does not exist
+            return dict.fromkeys(minishards)
+        waiting: dict[int, asyncio.Future[Any]] = {}
+        missing: list[int] = []
+        for m in minishards:
+            cached = self._entries.get((name, m))
+            if cached is not _MISSING:
+                result[m] = cached
+                continue
+            future = self._pending.get(("entry", name, m))
+            if future is not None:
+                waiting[m] = future
+            else:
+                missing.append(m)
+        if missing:
+            runs: list[list[int]] = [[missing[0]]]
+            for m in missing[1:]:
+                if (m - runs[-1][-1] - 1) * 16 <= COALESCE_GAP:
+                    runs[-1].append(m)
+                else:
+                    runs.append([m])
+            for run in runs:
+                load = self._spawn(self._load_entries(name, path, run, meters))
+                for m in run:
+                    waiting[m] = self._shared(
+                        ("entry", name, m), lambda load=load, m=m: _pick(load, m)
+                    )
+        for m, future in waiting.items():
+            result[m] = await asyncio.shield(future)
+        return result
+
+    async def _load_entries(
+        self, name: str, path: str, run: list[int], meters: Sequence[RequestMeter]
+    ) -> dict[int, tuple[int, int] | None]:
+        first, last = run[0], run[-1]
+        data = await self._storage.get_range(
+            path, first * 16, (last - first + 1) * 16, meters=meters
+        )
+        out: dict[int, tuple[int, int] | None] = {}
+        if data is None:
+            self._entries.put((name, -1), None, 16)  # remembered: no more requests for it
+            return dict.fromkeys(run)
+        if len(data) != (last - first + 1) * 16:
+            raise CorruptChunkError(
+                f"{self.uri}/{name}",
+                f"shard index is truncated ({len(data)} bytes at offset {first * 16})",
+            )
+        table = np.frombuffer(data, dtype="<u8").reshape(-1, 2)
+        for m in run:
+            s, e = int(table[m - first, 0]), int(table[m - first, 1])
+            if e < s:
+                raise CorruptChunkError(
+                    f"{self.uri}/{name}", f"shard index entry {m} has end {e} < start {s}"
+                )
+            entry = (self._index_end + s, self._index_end + e)
+            out[m] = entry
+            self._entries.put((name, m), entry, 16)
+        return out
+
+    async def _minishard_index(
+        self,
+        name: str,
+        path: str,
+        minishard: int,
+        entry: tuple[int, int],
+        meters: Sequence[RequestMeter],
+    ) -> _MinishardIndex | None:
+        cached = self._minishards.get((name, minishard))
+        if cached is not _MISSING:
+            return cached
+        future = self._shared(
+            ("minishard", name, minishard),
+            lambda: self._load_minishard(name, path, minishard, entry, meters),
+        )
+        return await asyncio.shield(future)
+
+    async def _load_minishard(
+        self,
+        name: str,
+        path: str,
+        minishard: int,
+        entry: tuple[int, int],
+        meters: Sequence[RequestMeter],
+    ) -> _MinishardIndex | None:
+        start, end = entry
+        where = f"{self.uri}/{name}"
+        if end - start > _MAX_MINISHARD_INDEX:
+            raise CorruptChunkError(where, f"minishard index {minishard} claims {end - start} bytes; refused")
+        data = await self._storage.get_range(path, start, end - start, meters=meters)
+        if data is None:
+            return None
+        if len(data) != end - start:
+            raise CorruptChunkError(where, f"minishard index {minishard} is truncated")
+        assert self._sharding is not None
+        try:
+            if self._sharding.minishard_index_encoding == "gzip":
+                data = _limits.zlib_bounded(data, _MAX_MINISHARD_INDEX, 47)
+        except (zlib.error, ValueError) as exc:
+            raise CorruptChunkError(
+                where, f"cannot decompress minishard index {minishard}: {exc}"
+            ) from None
+        if len(data) % 24:
+            raise CorruptChunkError(
+                where, f"minishard index {minishard} has {len(data)} bytes, not a multiple of 24"
+            )
+        table = np.frombuffer(data, dtype="<u8").reshape(3, -1)
+        ids = np.cumsum(table[0], dtype=np.uint64)
+        sizes = table[2].astype(np.uint64)
+        gaps = table[1].astype(np.uint64)
+        # start_i = index_end + sum(gaps[0..i]) + sum(sizes[0..i-1])
+        starts = np.cumsum(gaps, dtype=np.uint64)
+        if len(sizes) > 1:
+            starts[1:] += np.cumsum(sizes[:-1], dtype=np.uint64)
+        starts += np.uint64(self._index_end)
+        if len(ids) > 1 and not bool((ids[1:] >= ids[:-1]).all()):
+            order = np.argsort(ids, kind="stable")
+            ids, starts, sizes = ids[order], starts[order], sizes[order]
+        index = _MinishardIndex(ids, starts, sizes)
+        self._minishards.put((name, minishard), index, index.nbytes + 64)
+        return index
+
+    # -- decoding --------------------------------------------------------------------
+    def decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
+        extent = self.chunk_extent(coord)
+        try:
+            if self._gzip_data:
+                data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
+            encoding = self._encoding
+            if encoding == "raw":
+                arr = self._decode_raw(data, extent)
+            elif encoding == "compressed_segmentation":
+                arr = self._decode_cseg(data, extent)
+            elif encoding == "compresso":
+                assert self._codec is not None
+                arr = decode_compresso(self._codec, data, extent, self.dtype, self.chunk_shape)
+            else:
+                arr = self._decode_image(data, extent)
+        except RemoteDatasetError:
+            raise
+        except Exception as exc:  # every codec failure is a corrupt chunk
+            raise CorruptChunkError(
+                self.chunk_key_uri(coord), f"cannot decode {self._encoding} chunk: {exc}"
+            ) from None
+        return arr
+
+    def _decode_raw(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
+        itemsize = self.dtype.itemsize
+        nbytes = extent[0] * extent[1] * extent[2] * extent[3] * itemsize
+        shape = extent
+        if len(data) != nbytes:
+            full = self.chunk_shape
+            if len(data) == full[0] * full[1] * full[2] * full[3] * itemsize:
+                shape = full  # stored padded to the full chunk size
+            elif data[:2] == _GZIP_MAGIC:
+                full_bytes = full[0] * full[1] * full[2] * full[3] * itemsize
+                return self._decode_raw(_limits.zlib_bounded(data, full_bytes, 47), extent)
+            else:
+                raise _Bad(
+                    f"{len(data)} bytes, expected {nbytes} for {list(extent)} {self.dtype.name} voxels"
+                )
+        arr = np.frombuffer(data, dtype=self._le_dtype).reshape(shape[::-1]).transpose(3, 2, 1, 0)
+        if shape != extent:
+            arr = arr[: extent[0], : extent[1], : extent[2], : extent[3]]
+        if not self._le_dtype.isnative:
+            arr = arr.astype(self.dtype)
+        return arr
+
+    def _decode_image(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
+        imagecodecs = self._codec
+        assert imagecodecs is not None
+        full = self.chunk_shape
+        # The header's size is checked before the decoder allocates what it says.
+        _limits.check_image(self._encoding, data, full[0] * full[1] * full[2] * max(full[3], 4))
+        if self._encoding == "jpeg":
+            img = imagecodecs.jpeg_decode(data)
+        elif self._encoding == "jxl":  # laid out like jpeg: width x, height y * z
+            img = imagecodecs.jpegxl_decode(data)
+        else:
+            img = imagecodecs.png_decode(data)
+        channels = extent[3]
+        pixels = img.shape[0] * img.shape[1]
+        img_channels = img.shape[2] if img.ndim == 3 else 1
+        if img_channels != channels:
+            if channels == 1 and img_channels in (3, 4) and self._encoding == "jpeg":
+                img = img[..., 0]  # a grey image stored as RGB
+            else:
+                raise _Bad(f"image has {img_channels} channels, the volume {channels}")
+        shape = extent
+        voxels = extent[0] * extent[1] * extent[2]
+        if pixels != voxels:
+            full = self.chunk_shape
+            if pixels == full[0] * full[1] * full[2]:
+                shape = full
+            else:
+                raise _Bad(f"image has {pixels} pixels, expected {voxels} for {list(extent[:3])}")
+        if img.dtype != self.dtype:
+            img = img.astype(self.dtype)
+        arr = img.reshape(shape[2], shape[1], shape[0], channels).transpose(2, 1, 0, 3)
+        if shape != extent:
+            arr = arr[: extent[0], : extent[1], : extent[2]]
+        return arr
+
+    def _decode_cseg(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
+        compressed_segmentation = self._codec
+        assert compressed_segmentation is not None
+
+        block = self.scale.compressed_segmentation_block_size
+        assert block is not None
+        if data[:2] == _GZIP_MAGIC:
+            data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
+        data = bytes(data)
+        item_words = self.dtype.itemsize // 4
+        try:
+            validate_compressed_segmentation(data, extent[:3], extent[3], block, item_words)
+            volume = extent
+        except _Bad:
+            full = self.chunk_shape
+            if full == extent:
+                raise
+            # some writers store edge chunks at the full chunk size
+            validate_compressed_segmentation(data, full[:3], full[3], block, item_words)
+            volume = full
+        arr = compressed_segmentation.decompress(
+            data, tuple(volume), self.dtype, tuple(block), order="F"
+        )
+        if arr.ndim == 3:
+            arr = arr[..., None]
+        if volume != extent:
+            arr = arr[: extent[0], : extent[1], : extent[2]]
+        return arr
+
+
+def _codec_for(encoding: str, where: str) -> ModuleType | None:
+    if encoding not in _CODEC_MODULES:
+        return None
+    module, imagecodec = _CODEC_MODULES[encoding]
+    if imagecodec is not None:
+        return imagecodecs_codec(imagecodec, encoding, where)
+    return codec_module(module, encoding, where)
+
+
+async def _none() -> None:
+    return None
+
+
+async def _pick(load: Awaitable[dict[int, Any]], key: int) -> Any:
+    return (await load)[key]
+
+
+async def fetch_scale(storage: Storage, path: SourceURI) -> PrecomputedScale:
+    """The scale whose folder is `path`: looks for the `info` in the parent folders."""
+    target = path.url.rstrip("/")
+    root = path
+    for _ in range(3):  # keys may be nested paths ("a/b")
+        root = root.parent()
+        data = await storage.get(root.join(_INFO).fs_path)
+        if data is None:
+            continue
+        where = root.join(_INFO).url
+        try:
+            info = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedMetadataError(where, f"malformed JSON: {exc}") from None
+        scales = parse_info(info, where)
+        for scale in scales:
+            if root.join(scale.key).url.rstrip("/") == target:
+                return scale
+        raise SourceNotFoundError(path.url, f"no scale of {where} has the key {path.name!r}")
+    raise SourceNotFoundError(path.url, "no precomputed info file found in the parent folder")
+
+
+async def open_reader(storage: Storage, mag: MagSpec) -> PrecomputedReader:
+    """The reader of one scale (data_format "neuroglancerPrecomputed").
+
+    Uses `mag.array_meta` (a `PrecomputedScale` kept from exploration) when present, else
+    reads the `info` of the parent folder and picks the scale whose key is the mag path.
+    """
+    scale = mag.array_meta
+    if not isinstance(scale, PrecomputedScale):
+        scale = await fetch_scale(storage, mag.path)
+    return PrecomputedReader(storage, mag.path, scale)
