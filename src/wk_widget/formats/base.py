@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ import numpy as np
 from ..errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
 from ..storage import Credentials, RequestMeter, SourceURI, Storage, storage_for
 from ..storage.origins import NOTEBOOK, Access
+
+logger = logging.getLogger(__name__)
 
 Category = Literal["color", "segmentation"]
 # A WEBKNOSSOS `dataFormat` value ("zarr", "zarr3", "n5", "neuroglancerPrecomputed", ...).
@@ -249,6 +252,11 @@ class ExploreContext:
         self.notes: list[str] = []  # things skipped or worth telling the user
         self._bytes: dict[str, asyncio.Future[bytes | None]] = {}
         self._lists: dict[str, asyncio.Future[list[tuple[str, bool]] | None]] = {}
+
+    def note(self, text: str) -> None:
+        """Tell the user about something skipped (logged; `explore_uri` reports `notes`)."""
+        logger.warning("%s", text)
+        self.notes.append(text)
 
     @property
     def formats(self) -> FormatTable:

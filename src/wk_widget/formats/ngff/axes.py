@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import MalformedMetadataError, RemoteDatasetError, UnsupportedDataError
 from ...units import NANOMETERS_PER_UNIT, normalize_unit
-from ..base import (
-    ExploreContext,
-)
-
-logger = logging.getLogger(__name__)
-
 
 DEFAULT_UNIT = "nanometer"
 
@@ -27,14 +20,6 @@ class _Axis:
     name: str
     type: str | None
     unit: str | None
-
-
-def _note(ctx: ExploreContext, text: str) -> None:
-    """Tell the user about something skipped (the orchestrator may collect `ctx.notes`)."""
-    logger.warning("%s", text)
-    notes = getattr(ctx, "notes", None)
-    if isinstance(notes, list):
-        notes.append(text)
 
 
 def _parse_axes(raw: Any, ndim: int, where: str) -> list[_Axis]:

@@ -13,7 +13,7 @@ from ..base import (
     LayerSpec,
     NotThisFormat,
 )
-from .axes import _note, image_unit
+from .axes import image_unit
 from .multiscales import _dataset_name, layers_from_ome_attributes
 
 
@@ -44,14 +44,14 @@ async def _label_layers(
     try:
         doc = await ctx.fetch_json(uri, group_file)
     except RemoteDatasetError as exc:
-        _note(ctx, f"{uri.join(group_file).url}: labels skipped: {exc.cause}")
+        ctx.note(f"{uri.join(group_file).url}: labels skipped: {exc.cause}")
         return []
     if doc is None:
         return []
     group = doc if zarr_version == 2 else _ome_of_zarr_json(doc)
     labels = group.get("labels") if isinstance(group, dict) else None
     if not isinstance(labels, list) or not all(isinstance(p, str) for p in labels):
-        _note(ctx, f"{uri.join(group_file).url}: labels skipped: no list of label paths")
+        ctx.note(f"{uri.join(group_file).url}: labels skipped: no list of label paths")
         return []
 
     async def one(path: str) -> list[LayerSpec]:
@@ -75,7 +75,7 @@ async def _label_layers(
                 label_name=path,
             )
         except RemoteDatasetError as exc:
-            _note(ctx, f"label image {path!r} skipped: {exc}")
+            ctx.note(f"label image {path!r} skipped: {exc}")
             return []
 
     results = await asyncio.gather(*(one(p) for p in labels))
@@ -129,7 +129,7 @@ async def _explore_bioformats2raw(
         doc = await ctx.fetch_json(image, meta_name)
         ome = doc if zarr_version == 2 else _ome_of_zarr_json(doc)
         if not isinstance(ome, dict) or "multiscales" not in ome:
-            _note(ctx, f"{image.url}: bioformats2raw series {path!r} skipped: no multiscale image")
+            ctx.note(f"{image.url}: bioformats2raw series {path!r} skipped: no multiscale image")
             return []
         return await _explore_image(ctx, image, ome, zarr_version, fallback)
 

@@ -19,14 +19,7 @@ from ..n5 import ATTRIBUTES as N5_ATTRIBUTES
 from ..n5 import N5ArrayMeta
 from ..n5 import parse_attributes as parse_n5_attributes
 from ..zarr import ZarrArrayMeta, parse_zarr_json, parse_zarray
-from .datasource import DATASOURCE_FILE, _build, _plan, _resolve, logger, mag_literal
-
-
-def _note(ctx: ExploreContext, text: str) -> None:
-    logger.warning("%s", text)
-    notes = getattr(ctx, "notes", None)
-    if isinstance(notes, list):
-        notes.append(text)
+from .datasource import DATASOURCE_FILE, _build, _plan, _resolve, mag_literal
 
 
 async def _fetch_meta(ctx: ExploreContext, path: SourceURI, zarr_version: int) -> ZarrArrayMeta | None:
@@ -63,7 +56,7 @@ async def _explore_webknossos(ctx: ExploreContext, uri: SourceURI) -> list[Layer
     where = uri.join(DATASOURCE_FILE).url
     plan = _plan(ctx.formats, doc, uri, where)
     for note in plan.notes:
-        _note(ctx, note)
+        ctx.note(note)
 
     async def locate(
         base: dict[str, Any], data_format: DataFormat, mag: Vec3, path: str | None
