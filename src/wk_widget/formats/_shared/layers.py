@@ -90,3 +90,19 @@ def plain_axis_order(
             n = "t" if len(unnamed) == 1 and "t" not in taken else f"dim{dim}"
         axes.append(AdditionalAxis(n, (0, int(shape[dim])), dim))
     return order, axes
+
+
+def is_power_of_two(v: int) -> bool:
+    return v > 0 and (v & (v - 1)) == 0
+
+
+def power_of_two_mags(ratios: Sequence[float]) -> tuple[int, ...] | None:
+    """Each resolution ratio to the finest level as a power-of-two mag (0.1 % float noise
+    allowed), or None if any is not one."""
+    mag = []
+    for r in ratios:
+        m = round(r)
+        if m < 1 or abs(r - m) > 1e-3 * m or not is_power_of_two(m):
+            return None
+        mag.append(m)
+    return tuple(mag)

@@ -14,6 +14,7 @@ from ...errors import (
     UnsupportedDataError,
 )
 from ...units import NANOMETERS_PER_UNIT, normalize_unit
+from .._shared.layers import power_of_two_mags
 from ..base import (
     element_class_of,
 )
@@ -150,12 +151,7 @@ def _voxel_size(
 
 
 def _power_of_two_mag(ratios: Sequence[float], where: str, what: str) -> tuple[int, int, int]:
-    mag = []
-    for r in ratios:
-        m = round(r)
-        if m < 1 or abs(r - m) > 1e-3 * m or (m & (m - 1)) != 0:
-            raise UnsupportedDataError(
-                where, f"{what}: mag {[round(x, 4) for x in ratios]} is not a power of two per axis"
-            )
-        mag.append(m)
+    mag = power_of_two_mags(ratios)
+    if mag is None or len(mag) != 3:
+        raise UnsupportedDataError(where, f"{what}: mag {[round(x, 4) for x in ratios]} is not a power of two per axis")
     return (mag[0], mag[1], mag[2])

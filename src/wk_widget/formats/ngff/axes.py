@@ -142,10 +142,6 @@ def _compose(
     return had_scale
 
 
-def _is_power_of_two(v: int) -> bool:
-    return v > 0 and (v & (v - 1)) == 0
-
-
 def _clean(v: float) -> float:
     """Remove float noise from unit conversions (0.1 um -> 100.00000000000001 nm)."""
     return float(f"{v:.12g}")

@@ -9,7 +9,7 @@ from typing import Any
 from ...errors import MalformedMetadataError, UnsupportedDataError
 from ...storage import SourceURI
 from .._shared import limits as _limits
-from .._shared.layers import category_from_name, folder_name, sanitize_name
+from .._shared.layers import category_from_name, folder_name, is_power_of_two, sanitize_name
 from ..base import (
     AdditionalAxis,
     BoundingBox,
@@ -30,7 +30,6 @@ from .axes import (
     _axis_roles,
     _clean,
     _compose,
-    _is_power_of_two,
     _parse_axes,
     _space_units,
 )
@@ -140,7 +139,7 @@ def _multiscale_layers(
         mag = [round(scale[d] / v) for d, v in zip(space, voxel_in_axis_units, strict=True)]
         if len(mag) == 2:
             mag.append(1)
-        if not all(_is_power_of_two(m) for m in mag):
+        if not all(is_power_of_two(m) for m in mag):
             ratio = [_clean(scale[d] / v) for d, v in zip(space, voxel_in_axis_units, strict=True)]
             raise UnsupportedDataError(
                 uri.join(ds["path"]).url,

@@ -12,6 +12,7 @@ from ...errors import (
     MalformedMetadataError,
     UnsupportedDataError,
 )
+from .._shared.layers import power_of_two_mags
 from ..base import (
     element_class_of,
 )
@@ -280,15 +281,11 @@ def parse_info(info: Any, where: str) -> list[PrecomputedScale]:
 
 
 def _mag_of(scale: PrecomputedScale, first: PrecomputedScale, where: str) -> tuple[int, int, int]:
-    mag = []
-    for r, f in zip(scale.resolution, first.resolution, strict=True):
-        ratio = r / f
-        m = round(ratio)
-        if m < 1 or abs(ratio - m) > 1e-3 * m or (m & (m - 1)) != 0:
-            raise UnsupportedDataError(
-                where,
-                f"scale {scale.key!r}: resolution {list(scale.resolution)} is not a power-of-two multiple "
-                f"of the first scale's {list(first.resolution)}",
-            )
-        mag.append(m)
+    mag = power_of_two_mags([r / f for r, f in zip(scale.resolution, first.resolution, strict=True)])
+    if mag is None:
+        raise UnsupportedDataError(
+            where,
+            f"scale {scale.key!r}: resolution {list(scale.resolution)} is not a power-of-two multiple "
+            f"of the first scale's {list(first.resolution)}",
+        )
     return (mag[0], mag[1], mag[2])
