@@ -66,7 +66,7 @@ def test_jpeg_xl_size_header_is_read(height: int, width: int) -> None:
 def test_compresso_header_larger_than_the_chunk_is_refused() -> None:
     import compresso
 
-    from wk_widget.formats._compresso import decode_compresso
+    from wk_widget.formats._shared.compresso import decode_compresso
 
     labels = np.zeros((64, 64, 16), dtype=np.uint32, order="F")
     labels[10:30, 5:50, :] = 7
