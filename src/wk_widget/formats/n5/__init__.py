@@ -49,9 +49,8 @@ Decisions where the conventions are silent:
 
 from __future__ import annotations
 
-from ...storage import Storage
 from .._shared.axis_order import N5 as N5_AXIS_ORDER
-from ..base import DataFormat, Format, MagSpec
+from ..base import Format
 from .metadata import (
     ATTRIBUTES,
     COMPRESSIONS,
@@ -80,15 +79,11 @@ __all__ = [
 ]
 
 
-async def _open_level(storage: Storage, mag: MagSpec, data_format: DataFormat) -> N5Reader:
-    return await open_reader(storage, mag)
-
-
 FORMAT = Format(
     name="n5",
     explorers=tuple(EXPLORERS),
     data_formats=("n5",),
-    open_reader=_open_level,
+    open_reader=open_reader,
     uri_prefixes={"n5": "n5"},
     neuroglancer_prefix={"n5": "n5"},
     metadata_files={ATTRIBUTES: None},

@@ -228,7 +228,7 @@ async def fetch_meta(storage: Storage, path: SourceURI) -> N5ArrayMeta:
     return parse_attributes(doc, target.url)
 
 
-async def open_reader(storage: Storage, mag: MagSpec) -> N5Reader:
+async def open_reader(storage: Storage, mag: MagSpec, data_format: str | None = None) -> N5Reader:
     """The reader of one N5 dataset (data_format "n5").
 
     Uses `mag.array_meta` (an `N5ArrayMeta` kept from exploration) when present, else

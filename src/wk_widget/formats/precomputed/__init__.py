@@ -34,9 +34,8 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-from ...storage import Storage
 from .._shared.axis_order import PRECOMPUTED as PRECOMPUTED_AXIS_ORDER
-from ..base import DataFormat, Format, MagSpec
+from ..base import Format
 from .cseg import (
     validate_compressed_segmentation,
 )
@@ -78,15 +77,11 @@ __all__ = [
 ]
 
 
-async def _open_level(storage: Storage, mag: MagSpec, data_format: DataFormat) -> PrecomputedReader:
-    return await open_reader(storage, mag)
-
-
 FORMAT = Format(
     name="precomputed",
     explorers=tuple(EXPLORERS),
     data_formats=("neuroglancerPrecomputed",),
-    open_reader=_open_level,
+    open_reader=open_reader,
     uri_prefixes={"precomputed": "precomputed"},
     pipe_prefixes={"neuroglancer-precomputed": "precomputed"},
     neuroglancer_prefix={"neuroglancerPrecomputed": "precomputed"},

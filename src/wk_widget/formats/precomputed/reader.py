@@ -571,7 +571,7 @@ async def fetch_scale(storage: Storage, path: SourceURI) -> PrecomputedScale:
     raise SourceNotFoundError(path.url, "no precomputed info file found in the parent folder")
 
 
-async def open_reader(storage: Storage, mag: MagSpec) -> PrecomputedReader:
+async def open_reader(storage: Storage, mag: MagSpec, data_format: str | None = None) -> PrecomputedReader:
     """The reader of one scale (data_format "neuroglancerPrecomputed").
 
     Uses `mag.array_meta` (a `PrecomputedScale` kept from exploration) when present, else
