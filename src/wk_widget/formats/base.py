@@ -183,6 +183,19 @@ class UriReport:
         }
 
 
+def load_json(data: bytes, where: str) -> Any:
+    """Parsed metadata JSON; malformed, non-UTF-8 or absurdly nested text is a
+    MalformedMetadataError naming `where` (the one JSON reader of every format)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise MalformedMetadataError(where, "malformed JSON: nested too deeply") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        at = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise MalformedMetadataError(where, f"malformed JSON: {detail}{at}") from None
+
+
 class AxisOrderRule(Protocol):
     """How one data format's `axisOrder` reads and writes in datasource-properties.json.
 
@@ -283,14 +296,7 @@ class ExploreContext:
         if data is None:
             return None
         target = uri.join(name) if name else uri
-        try:
-            return json.loads(data)
-        except RecursionError:
-            raise MalformedMetadataError(target.url, "malformed JSON: nested too deeply") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-            where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            raise MalformedMetadataError(target.url, f"malformed JSON: {detail}{where}") from None
+        return load_json(data, target.url)
 
     async def fetch_many_json(self, uri: SourceURI, names: Sequence[str]) -> dict[str, Any | RemoteDatasetError | None]:
         """Fetch several metadata files of one folder concurrently; errors are returned, not raised."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from collections.abc import Callable, Sequence
@@ -12,7 +11,6 @@ import numpy as np
 
 from ...errors import (
     CorruptChunkError,
-    MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
 )
@@ -23,6 +21,7 @@ from .._shared.codecs import codec_module
 from ..base import (
     ArrayReader,
     MagSpec,
+    load_json,
 )
 from .metadata import ATTRIBUTES, N5ArrayMeta, parse_attributes
 
@@ -219,10 +218,7 @@ async def fetch_meta(storage: Storage, path: SourceURI) -> N5ArrayMeta:
     data = await storage.get(target.fs_path)
     if data is None:
         raise SourceNotFoundError(path.url, "no N5 dataset here (attributes.json not found)")
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedMetadataError(target.url, f"malformed JSON: {exc}") from None
+    doc = load_json(data, target.url)
     if isinstance(doc, dict) and "dimensions" not in doc:
         raise SourceNotFoundError(path.url, "attributes.json describes a group, not an N5 dataset")
     return parse_attributes(doc, target.url)

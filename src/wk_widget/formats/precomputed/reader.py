@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import zlib
 from collections import OrderedDict
@@ -15,7 +14,6 @@ import numpy as np
 
 from ...errors import (
     CorruptChunkError,
-    MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
 )
@@ -29,6 +27,7 @@ from .._shared.ranges import COALESCE_GAP, coalesce_ranges
 from ..base import (
     ArrayReader,
     MagSpec,
+    load_json,
 )
 from .cseg import _Bad, validate_compressed_segmentation
 from .info import (
@@ -559,10 +558,7 @@ async def fetch_scale(storage: Storage, path: SourceURI) -> PrecomputedScale:
         if data is None:
             continue
         where = root.join(_INFO).url
-        try:
-            info = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedMetadataError(where, f"malformed JSON: {exc}") from None
+        info = load_json(data, where)
         scales = parse_info(info, where)
         for scale in scales:
             if root.join(scale.key).url.rstrip("/") == target:

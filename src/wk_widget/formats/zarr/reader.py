@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -14,7 +13,6 @@ import numpy as np
 from ...errors import (
     CorruptChunkError,
     LimitExceededError,
-    MalformedMetadataError,
     RemoteDatasetError,
     SourceNotFoundError,
 )
@@ -25,6 +23,7 @@ from .._shared.ranges import COALESCE_GAP, coalesce_ranges
 from ..base import (
     ArrayReader,
     MagSpec,
+    load_json,
 )
 from .codecs import _compile
 from .metadata import EMPTY_INDEX_ENTRY, ZarrArrayMeta, parse_array_meta
@@ -231,14 +230,6 @@ class ZarrArrayReader(ArrayReader):
         return arr
 
 
-def _load_json(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-        raise MalformedMetadataError(where, f"malformed JSON: {detail}") from None
-
-
 async def fetch_array_meta(storage: Storage, path: SourceURI, data_format: str | None = None) -> ZarrArrayMeta:
     """Fetch and parse a level's metadata: `.zarray` for "zarr", `zarr.json` for "zarr3",
     both concurrently (zarr.json preferred) when the format is not known."""
@@ -246,7 +237,7 @@ async def fetch_array_meta(storage: Storage, path: SourceURI, data_format: str |
     results = await asyncio.gather(*(storage.get(path.join(n).fs_path) for n in names))
     for name, data in zip(names, results, strict=True):
         if data is not None:
-            return parse_array_meta(_load_json(data, path.join(name).url), path.url, name)
+            return parse_array_meta(load_json(data, path.join(name).url), path.url, name)
     raise SourceNotFoundError(path.url, f"no Zarr array here ({' or '.join(names)} not found)")
 
 
