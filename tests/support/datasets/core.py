@@ -320,6 +320,29 @@ class _Ctx:
 CaseFn = Callable[[_Ctx], DatasetCase]
 
 
+@dataclass(frozen=True)
+class CaseRow:
+    """One row of a format's case table: the case id, its voxel data (made on demand), the
+    format's builder and the writer's options (a function, so that codec objects are made
+    only when writing). Calling a row writes the case (a ``CaseFn``)."""
+
+    id: str
+    build: Callable[..., DatasetCase]  # build(ctx, id, data, uri_suffix=, notes=, **options)
+    data: Callable[[], np.ndarray]
+    options: Callable[[], dict[str, Any]] = dict
+    uri_suffix: str = ""
+    notes: str = ""
+
+    def __call__(self, ctx: _Ctx) -> DatasetCase:
+        return build_case(ctx, self)
+
+
+def build_case(ctx: _Ctx, row: CaseRow) -> DatasetCase:
+    """Write one table row's dataset and return what an explorer must find there."""
+    extra = {k: v for k, v in (("uri_suffix", row.uri_suffix), ("notes", row.notes)) if v}
+    return row.build(ctx, row.id, row.data(), **extra, **row.options())
+
+
 # --------------------------------------------------------------------------- data helpers
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .core import (
     CaseFn,
+    CaseRow,
     DatasetCase,
     Vec3,
     _bad,
@@ -73,37 +74,6 @@ def _n5_plain_case(
                 bounding_box=xyz_bbox(vol_xyz.shape),
             ),
         ],
-    )
-
-
-def n5_uint16_gzip(ctx: _Ctx) -> DatasetCase:
-    return _n5_plain_case(
-        ctx, "n5_uint16_gzip", noise((100, 70, 30), np.uint16, 21), {"type": "gzip"}
-    )
-
-
-def n5_uint8_raw(ctx: _Ctx) -> DatasetCase:
-    return _n5_plain_case(
-        ctx,
-        "n5_uint8_raw",
-        noise((90, 60, 25), np.uint8, 22),
-        {"type": "raw"},
-        uri_suffix="/attributes.json",
-    )
-
-
-def n5_float32_blosc(ctx: _Ctx) -> DatasetCase:
-    return _n5_plain_case(
-        ctx,
-        "n5_float32_blosc",
-        noise((70, 50, 20), np.float32, 23),
-        {"type": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1},
-    )
-
-
-def n5_int32_zstd(ctx: _Ctx) -> DatasetCase:
-    return _n5_plain_case(
-        ctx, "n5_int32_zstd", noise((60, 50, 20), np.int32, 24), {"type": "zstd", "level": 3}
     )
 
 
@@ -281,11 +251,24 @@ def bad_n5_unknown_compression(ctx: _Ctx) -> DatasetCase:
     )
 
 
+def _row(
+    cid: str, shape_xyz: tuple[int, int, int], dtype: Any, seed: int, compression: dict[str, Any], uri_suffix: str = ""
+) -> CaseRow:
+    """A plain N5 array of ``noise(shape_xyz, dtype, seed)`` (x fastest) with ``compression``."""
+    return CaseRow(
+        cid,
+        _n5_plain_case,
+        lambda: noise(shape_xyz, dtype, seed),
+        lambda: {"compression": compression},
+        uri_suffix=uri_suffix,
+    )
+
+
 ROWS: list[CaseFn] = [
-    n5_uint16_gzip,
-    n5_uint8_raw,
-    n5_float32_blosc,
-    n5_int32_zstd,
+    _row("n5_uint16_gzip", (100, 70, 30), np.uint16, 21, {"type": "gzip"}),
+    _row("n5_uint8_raw", (90, 60, 25), np.uint8, 22, {"type": "raw"}, "/attributes.json"),
+    _row("n5_float32_blosc", (70, 50, 20), np.float32, 23, {"type": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}),
+    _row("n5_int32_zstd", (60, 50, 20), np.int32, 24, {"type": "zstd", "level": 3}),
     n5_channels_uint8,
     n5_multiscales_cosem,
     n5_multiscales_bdv,

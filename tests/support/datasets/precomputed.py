@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from .core import (
     CaseFn,
+    CaseRow,
     DatasetCase,
     Vec3,
     _bad,
@@ -122,94 +123,6 @@ def _vec3f(v: Sequence[float]) -> tuple[float, float, float]:
 
 
 JPEG_TOLERANCE = 24.0  # max. abs. difference per voxel (quality 75 on smooth data gives ~8)
-
-
-def precomputed_raw_multiscale_uint8(ctx: _Ctx) -> DatasetCase:
-    return _precomputed_case(
-        ctx,
-        "precomputed_raw_multiscale_uint8",
-        noise((100, 90, 20, 1), np.uint8, 31),
-        factors=[(1, 1, 1), (2, 2, 1)],
-        uri_suffix="/info",
-        encoding="raw",
-    )
-
-
-def precomputed_jpeg_uint8(ctx: _Ctx) -> DatasetCase:
-    vol = smooth((100, 90, 20), seed=32)[..., None]
-    return _precomputed_case(
-        ctx,
-        "precomputed_jpeg_uint8",
-        vol,
-        encoding="jpeg",
-        tolerance=JPEG_TOLERANCE,
-        notes="lossy: truth is what tensorstore was given",
-    )
-
-
-def precomputed_segmentation_cseg_uint64(ctx: _Ctx) -> DatasetCase:
-    vol = segments((100, 90, 20), np.uint64, base=2**33)[..., None]
-    return _precomputed_case(
-        ctx,
-        "precomputed_segmentation_cseg_uint64",
-        vol,
-        kind="segmentation",
-        factors=[(1, 1, 1), (2, 2, 1)],
-        encoding="compressed_segmentation",
-        compressed_segmentation_block_size=[8, 8, 8],
-        notes="ids above 2**32 (uint64 matters); no largestSegmentId in info",
-    )
-
-
-def precomputed_sharded_identity_uint8(ctx: _Ctx) -> DatasetCase:
-    sharding = {
-        "@type": "neuroglancer_uint64_sharded_v1",
-        "hash": "identity",
-        "preshift_bits": 0,
-        "minishard_bits": 1,
-        "shard_bits": 2,
-        "minishard_index_encoding": "gzip",
-        "data_encoding": "raw",
-    }
-    return _precomputed_case(
-        ctx,
-        "precomputed_sharded_identity_uint8",
-        noise((100, 90, 20, 1), np.uint8, 33),
-        chunk=(16, 16, 8),
-        sharding=sharding,
-        notes="126 chunks (7 x 6 x 3) in 4 shard files 0.shard..3.shard",
-    )
-
-
-def precomputed_sharded_murmur_gzip_uint16(ctx: _Ctx) -> DatasetCase:
-    sharding = {
-        "@type": "neuroglancer_uint64_sharded_v1",
-        "hash": "murmurhash3_x86_128",
-        "preshift_bits": 1,
-        "minishard_bits": 2,
-        "shard_bits": 2,
-        "minishard_index_encoding": "gzip",
-        "data_encoding": "gzip",
-    }
-    return _precomputed_case(
-        ctx,
-        "precomputed_sharded_murmur_gzip_uint16",
-        noise((100, 90, 20, 1), np.uint16, 34),
-        chunk=(16, 16, 8),
-        factors=[(1, 1, 1), (2, 2, 1)],
-        sharding=sharding,
-    )
-
-
-def precomputed_two_channels_uint16(ctx: _Ctx) -> DatasetCase:
-    return _precomputed_case(
-        ctx,
-        "precomputed_two_channels_uint16",
-        noise((60, 50, 16, 2), np.uint16, 35),
-        chunk=(32, 32, 8),
-        notes="num_channels 2: one layer with 2 channels (the c dim); "
-        "WEBKNOSSOS itself ignores num_channels",
-    )
 
 
 def cloudvolume_segmentation_offset_uint32(ctx: _Ctx) -> DatasetCase:
@@ -404,17 +317,62 @@ def bad_precomputed_unknown_encoding(ctx: _Ctx) -> DatasetCase:
     )
 
 
+def _sharding(hash_: str, preshift: int, minishard: int, shard: int, data_encoding: str) -> dict[str, Any]:
+    return {
+        "@type": "neuroglancer_uint64_sharded_v1",
+        "hash": hash_,
+        "preshift_bits": preshift,
+        "minishard_bits": minishard,
+        "shard_bits": shard,
+        "minishard_index_encoding": "gzip",
+        "data_encoding": data_encoding,
+    }
+
+
+def _row(
+    cid: str, data: Callable[[], np.ndarray], uri_suffix: str = "", notes: str = "", **options: Any
+) -> CaseRow:
+    """A tensorstore precomputed volume of ``data()`` (x, y, z, c); options of ``_precomputed_case``."""
+    return CaseRow(cid, _precomputed_case, data, lambda: options, uri_suffix=uri_suffix, notes=notes)
+
+
+MAGS_2: list[Vec3] = [(1, 1, 1), (2, 2, 1)]
+
+#: id, data (x, y, z, c), then what differs from the defaults of ``_precomputed_case``.
 ROWS: list[CaseFn] = [
-    precomputed_raw_multiscale_uint8,
-    precomputed_jpeg_uint8,
-    precomputed_segmentation_cseg_uint64,
-    precomputed_sharded_identity_uint8,
-    precomputed_sharded_murmur_gzip_uint16,
-    precomputed_two_channels_uint16,
+    _row(
+        "precomputed_raw_multiscale_uint8", lambda: noise((100, 90, 20, 1), np.uint8, 31), "/info",
+        factors=MAGS_2, encoding="raw",
+    ),
+    _row(
+        "precomputed_jpeg_uint8", lambda: smooth((100, 90, 20), seed=32)[..., None],
+        notes="lossy: truth is what tensorstore was given", encoding="jpeg", tolerance=JPEG_TOLERANCE,
+    ),
+    _row(
+        "precomputed_segmentation_cseg_uint64", lambda: segments((100, 90, 20), np.uint64, base=2**33)[..., None],
+        notes="ids above 2**32 (uint64 matters); no largestSegmentId in info",
+        kind="segmentation", factors=MAGS_2, encoding="compressed_segmentation",
+        compressed_segmentation_block_size=[8, 8, 8],
+    ),
+    _row(
+        "precomputed_sharded_identity_uint8", lambda: noise((100, 90, 20, 1), np.uint8, 33),
+        notes="126 chunks (7 x 6 x 3) in 4 shard files 0.shard..3.shard",
+        chunk=(16, 16, 8), sharding=_sharding("identity", 0, 1, 2, "raw"),
+    ),
+    _row(
+        "precomputed_sharded_murmur_gzip_uint16", lambda: noise((100, 90, 20, 1), np.uint16, 34),
+        chunk=(16, 16, 8), factors=MAGS_2, sharding=_sharding("murmurhash3_x86_128", 1, 2, 2, "gzip"),
+    ),
+    _row(
+        "precomputed_two_channels_uint16", lambda: noise((60, 50, 16, 2), np.uint16, 35),
+        notes="num_channels 2: one layer with 2 channels (the c dim); WEBKNOSSOS itself ignores num_channels",
+        chunk=(32, 32, 8),
+    ),
     cloudvolume_segmentation_offset_uint32,
     cloudvolume_compresso_uint32,
     precomputed_jxl_uint8,
-]
+]  # fmt: skip
+
 BAD: list[CaseFn] = [
     bad_precomputed_unknown_encoding,
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from .core import (
     ZYX,
     CaseFn,
+    CaseRow,
     DatasetCase,
     _bad,
     _Ctx,
@@ -67,101 +69,86 @@ def _plain_zarr_case(
     )
 
 
-def zarr2_uint8_blosc(ctx: _Ctx) -> DatasetCase:
+def _blosc_lz4() -> dict[str, Any]:
     import numcodecs
 
-    return _plain_zarr_case(
-        ctx,
-        "zarr2_uint8_blosc",
-        noise((40, 100, 130), np.uint8, 11),
-        fmt="zarr2",
-        uri_suffix="/.zarray",
-        chunks=(16, 32, 32),
-        compressors=numcodecs.Blosc(cname="lz4", clevel=5),
-    )
+    return {"compressors": numcodecs.Blosc(cname="lz4", clevel=5)}
 
 
-def zarr2_uint16_forder_slash(ctx: _Ctx) -> DatasetCase:
+def _zstd_v2() -> dict[str, Any]:
     import numcodecs
 
-    return _plain_zarr_case(
-        ctx,
-        "zarr2_uint16_forder_slash",
-        noise((30, 70, 90), np.uint16, 12),
-        fmt="zarr2",
-        chunks=(16, 32, 32),
-        order="F",
-        chunk_key_encoding={"name": "v2", "separator": "/"},
-        compressors=numcodecs.Zstd(level=3),
-        notes='.zarray has order "F" (chunks stored Fortran order) and dimension_separator "/"',
-    )
+    return {"compressors": numcodecs.Zstd(level=3)}
 
 
-def zarr3_int16_gzip(ctx: _Ctx) -> DatasetCase:
+def _gzip() -> dict[str, Any]:
     from zarr.codecs import GzipCodec
 
-    return _plain_zarr_case(
-        ctx,
-        "zarr3_int16_gzip",
-        noise((30, 70, 90), np.int16, 13),
-        fmt="zarr3",
-        uri_suffix="/zarr.json",
-        chunks=(16, 32, 32),
-        compressors=[GzipCodec(level=5)],
-    )
+    return {"compressors": [GzipCodec(level=5)]}
 
 
-def zarr3_uint16_transpose_crc32c(ctx: _Ctx) -> DatasetCase:
+def _transpose_zstd_crc32c() -> dict[str, Any]:
     from zarr.codecs import Crc32cCodec, TransposeCodec, ZstdCodec
 
-    return _plain_zarr_case(
-        ctx,
-        "zarr3_uint16_transpose_crc32c",
-        noise((25, 60, 70), np.uint16, 14),
-        fmt="zarr3",
-        chunks=(16, 32, 32),
-        filters=[TransposeCodec(order=(2, 1, 0))],
-        compressors=[ZstdCodec(level=3), Crc32cCodec()],
-        notes="codecs: transpose(order [2,1,0]), bytes, zstd, crc32c",
-    )
+    return {"filters": [TransposeCodec(order=(2, 1, 0))], "compressors": [ZstdCodec(level=3), Crc32cCodec()]}
 
 
-def zarr3_sharded_uint8(ctx: _Ctx) -> DatasetCase:
-    return _plain_zarr_case(
-        ctx,
-        "zarr3_sharded_uint8",
-        noise((50, 100, 130), np.uint8, 15),
-        fmt="zarr3",
-        chunks=(16, 16, 16),
-        shards=(32, 64, 64),
-        notes="sharding_indexed: shards (32, 64, 64) of chunks (16, 16, 16), "
-        "partial shards at every upper edge; index bytes+crc32c at the end",
-    )
-
-
-def zarr3_v2_chunk_keys_uint32(ctx: _Ctx) -> DatasetCase:
-    return _plain_zarr_case(
-        ctx,
-        "zarr3_v2_chunk_keys_uint32",
-        noise((30, 70, 90), np.uint32, 16),
-        fmt="zarr3",
-        chunks=(16, 32, 32),
-        chunk_key_encoding={"name": "v2", "separator": "."},
-        notes='chunk_key_encoding v2 with ".": keys like "0.1.2" (no c/ prefix)',
-    )
-
-
-def zarr3_float64(ctx: _Ctx) -> DatasetCase:
+def _zstd_v3() -> dict[str, Any]:
     from zarr.codecs import ZstdCodec
 
-    return _plain_zarr_case(
-        ctx,
-        "zarr3_float64",
-        noise((20, 50, 60), np.float64, 17),
-        fmt="zarr3",
-        chunks=(8, 32, 32),
-        compressors=[ZstdCodec(level=3)],
+    return {"compressors": [ZstdCodec(level=3)]}
+
+
+def _row(
+    cid: str,
+    fmt: str,
+    shape: tuple[int, int, int],
+    dtype: Any,
+    seed: int,
+    codecs: Callable[[], dict[str, Any]] = dict,
+    uri_suffix: str = "",
+    notes: str = "",
+    **create: Any,
+) -> CaseRow:
+    """A plain (z, y, x) array of ``noise(shape, dtype, seed)`` written as ``fmt``."""
+    return CaseRow(
+        cid,
+        _plain_zarr_case,
+        lambda: noise(shape, dtype, seed),
+        lambda: {"fmt": fmt, **create, **codecs()},
+        uri_suffix=uri_suffix,
+        notes=notes,
     )
+
+
+C16 = (16, 32, 32)
+
+#: id, format, shape (z, y, x), dtype, seed, codecs, ...: one line per plain zarr case.
+ROWS: list[CaseFn] = [
+    _row("zarr2_uint8_blosc", "zarr2", (40, 100, 130), np.uint8, 11, _blosc_lz4, "/.zarray", chunks=C16),
+    _row(
+        "zarr2_uint16_forder_slash", "zarr2", (30, 70, 90), np.uint16, 12, _zstd_v2,
+        notes='.zarray has order "F" (chunks stored Fortran order) and dimension_separator "/"',
+        chunks=C16, order="F", chunk_key_encoding={"name": "v2", "separator": "/"},
+    ),
+    _row("zarr3_int16_gzip", "zarr3", (30, 70, 90), np.int16, 13, _gzip, "/zarr.json", chunks=C16),
+    _row(
+        "zarr3_uint16_transpose_crc32c", "zarr3", (25, 60, 70), np.uint16, 14, _transpose_zstd_crc32c,
+        notes="codecs: transpose(order [2,1,0]), bytes, zstd, crc32c", chunks=C16,
+    ),
+    _row(
+        "zarr3_sharded_uint8", "zarr3", (50, 100, 130), np.uint8, 15,
+        notes="sharding_indexed: shards (32, 64, 64) of chunks (16, 16, 16), "
+        "partial shards at every upper edge; index bytes+crc32c at the end",
+        chunks=(16, 16, 16), shards=(32, 64, 64),
+    ),
+    _row(
+        "zarr3_v2_chunk_keys_uint32", "zarr3", (30, 70, 90), np.uint32, 16,
+        notes='chunk_key_encoding v2 with ".": keys like "0.1.2" (no c/ prefix)',
+        chunks=C16, chunk_key_encoding={"name": "v2", "separator": "."},
+    ),
+    _row("zarr3_float64", "zarr3", (20, 50, 60), np.float64, 17, _zstd_v3, chunks=(8, 32, 32)),
+]  # fmt: skip
 
 
 def bad_zarr2_float16(ctx: _Ctx) -> DatasetCase:
@@ -202,15 +189,6 @@ def bad_zarr3_unknown_codec(ctx: _Ctx) -> DatasetCase:
     )
 
 
-ROWS: list[CaseFn] = [
-    zarr2_uint8_blosc,
-    zarr2_uint16_forder_slash,
-    zarr3_int16_gzip,
-    zarr3_uint16_transpose_crc32c,
-    zarr3_sharded_uint8,
-    zarr3_v2_chunk_keys_uint32,
-    zarr3_float64,
-]
 BAD: list[CaseFn] = [
     bad_zarr2_float16,
     bad_zarr3_unknown_codec,
