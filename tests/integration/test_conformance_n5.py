@@ -1,0 +1,63 @@
+"""Conformance of the N5 (plain, channels, COSEM, BigDataViewer) readers and explorers (``wk_widget.testing``) on the
+generated datasets, served over HTTP with basic auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import conformance
+from tests.support.datasets import Manifest
+from tests.support.servers import HttpServer
+from wk_widget.testing import ExplorerCase, ExplorerConformance, ReaderCase, ReaderConformance
+
+READERS = [
+    ("n5_uint16_gzip", None, 0),
+    ("n5_uint8_raw", None, 0),
+    ("n5_float32_blosc", None, 0),
+    ("n5_int32_zstd", None, 0),
+    ("n5_channels_uint8", "n5_channels_uint8_c1", 0),
+    ("n5_multiscales_cosem", None, 0),
+    ("n5_multiscales_cosem", None, 2),
+    ("n5_multiscales_bdv", None, 0),
+    ("n5_multiscales_bdv", None, 2),
+]
+EXPLORERS = [
+    "n5_uint16_gzip",
+    "n5_uint8_raw",
+    "n5_float32_blosc",
+    "n5_int32_zstd",
+    "n5_channels_uint8",
+    "n5_multiscales_cosem",
+    "n5_multiscales_bdv",
+]
+
+# (test, case) pairs the suite found broken in the formats code (see known_defects)
+KNOWN: dict[tuple[str, str], str] = {
+    ("test_hostile_numbers_are_refused", "n5_channels_uint8"): (
+        "skip: a 4-D N5 array whose channel dimension is 2**70 makes the N5 explorer build layers per channel without a MAX_CHANNELS check: memory grows past 3 GB (never run it)"
+    ),
+}
+
+
+def _id(param: tuple[str, str | None, int]) -> str:
+    return "/".join(str(p) for p in param if p is not None)
+
+
+class TestN5Readers(ReaderConformance):
+    @pytest.fixture(params=READERS, ids=_id)
+    def reader_case(
+        self, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
+    ) -> ReaderCase:
+        conformance.known_defects(request, KNOWN)
+        return conformance.reader_case(datasets, http_auth_server, tmp_path, request.param)
+
+
+class TestN5Explorers(ExplorerConformance):
+    @pytest.fixture(params=EXPLORERS)
+    def explorer_case(
+        self, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
+    ) -> ExplorerCase:
+        conformance.known_defects(request, KNOWN)
+        return conformance.explorer_case(datasets, http_auth_server, tmp_path, request.param)
