@@ -34,11 +34,7 @@ EXPLORERS = [
 ]
 
 # (test, case) pairs the suite found broken in the formats code (see known_defects)
-KNOWN: dict[tuple[str, str], str] = {
-    ("test_hostile_numbers_are_refused", "n5_channels_uint8"): (
-        "skip: a 4-D N5 array whose channel dimension is 2**70 makes the N5 explorer build layers per channel without a MAX_CHANNELS check: memory grows past 3 GB (never run it)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _id(param: tuple[str, str | None, int]) -> str:

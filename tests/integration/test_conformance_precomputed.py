@@ -41,11 +41,7 @@ EXPLORERS = [
 ]
 
 # (test, case) pairs the suite found broken in the formats code (see known_defects)
-KNOWN: dict[tuple[str, str], str] = {
-    ("test_a_corrupt_chunk_is_a_corrupt_chunk_error_naming_it", "precomputed_jpeg_uint8/0"): (
-        "a truncated jpeg chunk decodes without error (the decoder fills the missing rows); the precomputed reader does not check for the end-of-image marker"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _id(param: tuple[str, str | None, int]) -> str:

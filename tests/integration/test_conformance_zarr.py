@@ -32,11 +32,7 @@ EXPLORERS = [
 ]
 
 # (test, case) pairs the suite found broken in the formats code (see known_defects)
-KNOWN: dict[tuple[str, str], str] = {
-    ("test_a_corrupt_chunk_is_a_corrupt_chunk_error_naming_it", "zarr2_uint8_blosc/0"): (
-        "a truncated blosc chunk (zarr v2) decodes without error: imagecodecs.blosc_decode is not checked against the blosc header's compressed size (formats/_limits.blosc_bounded)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _id(param: tuple[str, str | None, int]) -> str:

@@ -104,9 +104,12 @@ def blosc_bounded(data: Any, limit: int) -> Any:
 
     view = memoryview(data)
     if len(view) >= 16:
-        (nbytes,) = struct.unpack_from("<I", view, 4)  # blosc1 header: uncompressed size
+        # blosc1 header: uncompressed size at 4, compressed size (header included) at 12
+        nbytes, cbytes = struct.unpack_from("<I", view, 4)[0], struct.unpack_from("<I", view, 12)[0]
         if nbytes > limit:
             raise _over(limit)
+        if cbytes != len(view):  # a cut chunk would otherwise decode to garbage without an error
+            raise ValueError(f"blosc stream is {len(view)} bytes, its header says {cbytes}")
     return imagecodecs.blosc_decode(data, numthreads=1)
 
 
@@ -211,6 +214,10 @@ def image_size(kind: str, data: Any) -> tuple[int, int, int] | None:
 
 
 def check_image(kind: str, data: Any, limit: int) -> None:
+    """The header's size within `limit`, and a JPEG complete: libjpeg fills a cut stream's
+    missing rows without an error, so the end-of-image marker is required."""
+    if kind == "jpeg" and not bytes(memoryview(data)[-16:]).rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ValueError("jpeg stream has no end-of-image marker (cut short)")
     size = image_size(kind, data)
     if size is None:
         raise ValueError(f"no {kind} header found")

@@ -12,6 +12,7 @@ from ...errors import (
     UnsupportedDataError,
 )
 from ...storage import SourceURI
+from .._shared import limits as _limits
 from .._shared.layers import category_from_name, folder_name, plain_axis_order, sanitize_name
 from ..base import (
     AdditionalAxis,
@@ -67,6 +68,7 @@ def _layers(
     name = _layer_name(uri)
     category, source = category_from_name(name, element_class)
     channels = shape[axis_order["c"]] if "c" in axis_order else 1
+    _limits.check_channels(where, channels)  # one layer each: refuse absurd counts early
     layers = []
     for ch in range(channels) if "c" in axis_order else [None]:
         layers.append(
