@@ -1,5 +1,5 @@
 // Annotations: points, lines and axis-aligned boxes in mag-1 voxels, kept in the synced
-// `annotations` trait (src/wk_widget/annotations.py validates the same shape).
+// `annotations` trait (src/wk_widget/widget/annotations.py validates the same shape).
 
 import type { Plane, Vec3 } from "./protocol";
 import { PLANE_AXES } from "./tilemath";

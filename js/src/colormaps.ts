@@ -1,5 +1,5 @@
 // Colour maps of color layers: contrast window, invert, gamma, then grey / tint / a
-// perceptual map. Twin of src/wk_widget/colormaps.py (same anchors, arithmetic and
+// perceptual map. Twin of src/wk_widget/widget/colormaps.py (same anchors, arithmetic and
 // rounding), so that Python's screenshot() gives the browser's pixels.
 
 import { packRGBA, type NumericArray, type RGB } from "./colors";

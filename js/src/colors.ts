@@ -1,5 +1,5 @@
 // Colors: contrast windows, layer colors, hashed segment colors, automatic contrast.
-// segmentColor has a twin in src/wk_widget/render.py (segment_color): keep in sync.
+// segmentColor has a twin in src/wk_widget/widget/render.py (segment_color): keep in sync.
 // Pixels are packed RGBA in a Uint32Array over ImageData (little-endian: 0xAABBGGRR).
 
 export type RGB = [number, number, number];

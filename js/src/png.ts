@@ -1,4 +1,4 @@
-// A small PNG decoder for the raw-value tiles ("png-planes", see _protocol.py): exact
+// A small PNG decoder for the raw-value tiles ("png-planes", see widget/protocol.py): exact
 // bytes, no color management and no premultiplied alpha, which a canvas would apply.
 // Supports non-interlaced 8/16-bit gray, gray+alpha, RGB and RGBA, all five filters.
 

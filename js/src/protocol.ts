@@ -1,5 +1,5 @@
 // Message shapes between the widget and Python.
-// KEEP IN SYNC with src/wk_widget/_protocol.py (the documentation of every message is there).
+// KEEP IN SYNC with src/wk_widget/widget/protocol.py (the documentation of every message is there).
 
 export const PROTOCOL_VERSION = 1;
 export const TILE_SIZE = 256;
@@ -38,7 +38,7 @@ export type CredentialType = "none" | "http_basic" | "http_bearer" | "s3" | "gcs
 export const CREDENTIAL_TYPES: readonly CredentialType[] = ["none", "http_basic", "http_bearer", "s3", "gcs"];
 export type Category = "color" | "segmentation";
 export const CATEGORIES: readonly Category[] = ["color", "segmentation"];
-// Layer settings of the analysis tools (twins in src/wk_widget/_protocol.py).
+// Layer settings of the analysis tools (twins in src/wk_widget/widget/protocol.py).
 export const COLORMAP_NAMES = ["grey", "tint", "viridis", "magma"] as const;
 export const SEGMENT_MODE_NAMES = ["all", "selected", "all_but_hidden"] as const;
 export const ANNOTATION_TYPE_NAMES = ["point", "line", "box"] as const;
@@ -116,7 +116,7 @@ export interface StatsMessage {
   meters: Record<string, { requests: number; bytes: number }>;
 }
 
-// ---- synced traits (see src/wk_widget/viewer.py) ----
+// ---- synced traits (see src/wk_widget/widget/viewer.py) ----
 
 export interface AdditionalAxis {
   name: string;
@@ -159,7 +159,7 @@ export interface LayerSettings {
   color: [number, number, number];
   channel: number;
   axes: Record<string, number>;
-  // analysis settings (src/wk_widget/analysis.py); absent in settings saved before them
+  // analysis settings (src/wk_widget/widget/analysis.py); absent in settings saved before them
   colormap?: (typeof COLORMAP_NAMES)[number];
   invert?: boolean;
   gamma?: number;

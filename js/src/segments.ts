@@ -1,6 +1,6 @@
 // Segment selection of segmentation layers: which ids are drawn (all, only the selected,
 // all but the hidden), how selected and hovered ids stand out, OME image-label colours.
-// Twin of src/wk_widget/segments.py (render_segments).
+// Twin of src/wk_widget/widget/segments.py (render_segments).
 
 import { idWords, packRGBA, segmentColor, type NumericArray, type RGB } from "./colors";
 

@@ -1,6 +1,6 @@
 // Pure geometry of the slice views: screen <-> voxel, which mag and which tiles a view
 // needs, scale bars. No DOM here (unit-tested under node).
-// tileRegion's clipping has a twin in src/wk_widget/render.py (tile_region): keep in sync.
+// tileRegion's clipping has a twin in src/wk_widget/widget/render.py (tile_region): keep in sync.
 
 import type { Plane, Vec3 } from "./protocol";
 

@@ -5,7 +5,7 @@ import {
   isResult, isTileReply, missingCredentialFields,
 } from "../src/protocol.ts";
 
-test("message names and constants match the Python side (_protocol.py)", () => {
+test("message names and constants match the Python side (widget/protocol.py)", () => {
   assert.equal(MSG_TILES, "tiles");
   assert.equal(MSG_CANCEL, "cancel");
   assert.equal(MSG_EXPLORE, "explore");

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     # The widget pulls in anywidget/ipywidgets; import it only when asked for.
     if name == "Viewer":
-        from .viewer import Viewer
+        from .widget.viewer import Viewer
 
         return Viewer
     raise AttributeError(f"module 'wk_widget' has no attribute {name!r}")

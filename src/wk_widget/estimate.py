@@ -241,7 +241,7 @@ def _box_array(layer: Any, offset: Sequence[int], size: Sequence[int], mag: Any)
 async def plane_cost_async(layer: Any, plane: str, mag: Sequence[int], slice_index: int) -> dict[str, Any]:
     """What panning the whole plane `slice_index` (at `mag`, in the view `plane`) would cost:
     every chunk the plane touches, at the compression ratio seen so far (no probe)."""
-    from .render import PLANE_AXES
+    from .widget.protocol import PLANE_AXES
 
     w_ax = PLANE_AXES[plane][2]
     bb = layer.bounding_box

@@ -16,7 +16,7 @@ import zarr
 import wk_widget as wk
 from tests.support.fault import FaultServer, write
 from wk_widget.storage import origins
-from wk_widget.viewer import Viewer
+from wk_widget.widget.viewer import Viewer
 
 HOSTILE_NAMES = ["../evil.json", "~/.bashrc", ".bashrc", "sub/x.json", "/tmp/abs-wk.json", "a\\\\b.json", "..", "x\\x00y"]
 

@@ -24,9 +24,9 @@ from typing import Any
 import imagecodecs
 import numpy as np
 
-from ._protocol import ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
-from .formats._shared.murmur import fmix32 as murmur_fmix32
-from .formats.base import ELEMENT_CLASSES, dtype_of_element_class
+from ..formats._shared.murmur import fmix32 as murmur_fmix32
+from ..formats.base import ELEMENT_CLASSES, dtype_of_element_class
+from .protocol import ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
 
 Vec3 = tuple[int, int, int]
 

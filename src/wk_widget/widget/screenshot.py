@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from ..model import Dataset, Layer
+from ..storage import io_loop
 from . import colormaps, render
-from ._protocol import PLANE_AXES
 from .annotations import box_bounds, normalize_all
-from .model import Dataset, Layer
+from .protocol import PLANE_AXES
 from .segments import render_segments
-from .storage import io_loop
 
 MAG_BIAS = 1.25  # js/src/tilemath.ts chooseMag
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._protocol import SEGMENT_MODES
+from .protocol import SEGMENT_MODES
 from .render import segment_color
 
 __all__ = ["SEGMENT_MODES", "normalize_ids", "normalize_selection", "render_segments"]

@@ -2,7 +2,7 @@
 
 State that must survive a re-render (view state, layer settings, the preview, status
 and errors) lives in synced traits; tiles travel as binary buffers of custom messages
-and secrets only in the one `explore` message (see `_protocol.py` for every message).
+and secrets only in the one `explore` message (see `protocol.py` for every message).
 Nothing slow runs on the kernel's thread: exploration and tile reads run on the
 package's I/O loop (`storage.io_loop()`), encoding on a small thread pool, and only the
 replies are sent from the kernel's thread.
@@ -27,9 +27,13 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..errors import RemoteDatasetError, scrub
+from ..model import Dataset, Layer, explore, explore_async
+from ..storage import io_loop
 from . import render
-from ._browser_access import BrowserAccess
-from ._protocol import (
+from .access import BrowserAccess
+from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
+from .protocol import (
     CATEGORIES,
     ENCODING_PNG_PLANES,
     MAX_TILE_SIZE,
@@ -56,14 +60,10 @@ from ._protocol import (
     TILE_SIZE,
     VIEW_MODES,
 )
-from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
-from .errors import RemoteDatasetError, scrub
-from .model import Dataset, Layer, explore, explore_async
-from .storage import io_loop
 
 log = logging.getLogger(__name__)
 
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(__file__).parent.parent / "static"  # the bundle stays at wk_widget/static/
 
 # Default colors of color layers, in order (js/src/colors.ts LAYER_COLORS).
 LAYER_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -125,7 +125,7 @@ async def _read_tile(job: TileJob) -> tuple[dict[str, Any], bytes]:
     meta, payload = await loop.run_in_executor(_encode_pool(), _encode_tile, job, data)
     meta["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
     try:  # the meter's forecast: panning this whole plane at this zoom
-        from .estimate import plane_cost_async
+        from ..estimate import plane_cost_async
 
         meta["pan"] = await plane_cost_async(job.layer, job.plane, job.mag, job.slice)
     except Exception as exc:  # a forecast must never cost the tile
@@ -266,7 +266,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     form_error = traitlets.Unicode("").tag(sync=True)
     protocol_version = traitlets.Int(PROTOCOL_VERSION, read_only=True).tag(sync=True)
     # "notebook" | "public" | "none": what the browser may make the kernel do (the form
-    # is hidden in "none" mode; see _browser_access)
+    # is hidden in "none" mode; see access.py)
     browser_access = traitlets.Unicode("notebook", read_only=True).tag(sync=True)
 
     def __init__(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._protocol import COLORMAPS
+from .protocol import COLORMAPS
 
 __all__ = ["COLORMAPS", "DEFAULT_COLORMAP", "apply", "is_plain", "map_rgb", "normalized"]
 DEFAULT_COLORMAP = "tint"

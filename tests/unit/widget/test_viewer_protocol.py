@@ -19,9 +19,9 @@ import traitlets
 import zarr
 
 import wk_widget as wk
-from wk_widget import _protocol as P
-from wk_widget import render
-from wk_widget.viewer import Viewer
+from wk_widget.widget import protocol as P
+from wk_widget.widget import render
+from wk_widget.widget.viewer import Viewer
 
 SECRET = "s3cr3t-Pa55word-xyz"
 
@@ -192,9 +192,9 @@ def test_defaults_and_protocol_version():
     assert v.layer_settings == []
     assert v.preview is None
     assert v.protocol_version == P.PROTOCOL_VERSION
-    import wk_widget.viewer as viewer_module
+    import wk_widget.widget.viewer as viewer_module
 
-    assert (Path(viewer_module.__file__).parent / "static" / "widget.js").is_file()
+    assert (Path(viewer_module.__file__).parent.parent / "static" / "widget.js").is_file()
     assert "_esm" in v.get_state()
 
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ..model import Dataset, Layer
 from . import colormaps
 from .annotations import neuroglancer_layer
-from .model import Dataset, Layer
 
 _URL_SAFE = "~@$&()*!+=:;,.?/'"  # neuroglancer.py's, so links look alike
 LAYOUTS = {"ortho": "4panel", "xy": "xy", "xz": "xz", "yz": "yz"}

@@ -21,14 +21,14 @@ import numpy as np
 import pytest
 import traitlets
 
-from tests.unit.test_viewer_protocol import Recorder, _ngff, msg, wait_for
-from wk_widget import _protocol as P
-from wk_widget import colormaps, render
-from wk_widget.annotations import normalize_all
+from tests.unit.widget.test_viewer_protocol import Recorder, _ngff, msg, wait_for
 from wk_widget.formats.ngff import image_label_segments
 from wk_widget.sample import serve_directory
-from wk_widget.segments import render_segments
-from wk_widget.viewer import Viewer
+from wk_widget.widget import colormaps, render
+from wk_widget.widget import protocol as P
+from wk_widget.widget.annotations import normalize_all
+from wk_widget.widget.segments import render_segments
+from wk_widget.widget.viewer import Viewer
 
 Z, Y, X = 20, 300, 400
 
@@ -366,7 +366,7 @@ def test_image_label_colours_and_properties() -> None:
 def test_analysis_fixtures_shared_with_the_js_tests_are_current() -> None:
     import importlib.util
 
-    root = Path(__file__).resolve().parents[2] / "js" / "test" / "fixtures"
+    root = Path(__file__).resolve().parents[3] / "js" / "test" / "fixtures"
     spec = importlib.util.spec_from_file_location("make_analysis_fixtures", root / "make_analysis_fixtures.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -375,7 +375,7 @@ def test_analysis_fixtures_shared_with_the_js_tests_are_current() -> None:
 
 
 def test_protocol_constants_match_the_js_twin() -> None:
-    ts = (Path(__file__).resolve().parents[2] / "js" / "src" / "protocol.ts").read_text()
+    ts = (Path(__file__).resolve().parents[3] / "js" / "src" / "protocol.ts").read_text()
     assert f'MSG_CLICK = "{P.MSG_CLICK}"' in ts
     assert "COLORMAP_NAMES = [" + ", ".join(f'"{c}"' for c in P.COLORMAPS) + "]" in ts
     assert "SEGMENT_MODE_NAMES = [" + ", ".join(f'"{c}"' for c in P.SEGMENT_MODES) + "]" in ts

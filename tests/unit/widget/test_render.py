@@ -10,10 +10,10 @@ import imagecodecs
 import numpy as np
 import pytest
 
-from wk_widget import render
-from wk_widget._protocol import PLANE_AXES
+from wk_widget.widget import render
+from wk_widget.widget.protocol import PLANE_AXES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "js" / "test" / "fixtures" / "fixtures.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "js" / "test" / "fixtures" / "fixtures.json"
 
 ALL_DTYPES = ["u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"]
 

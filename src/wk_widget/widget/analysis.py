@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import traitlets
 
+from ..errors import scrub
+from ..storage import io_loop
 from . import annotations as ann
 from . import colormaps, nml, render
-from ._protocol import PLANES
-from .errors import scrub
+from .protocol import PLANES
 from .segments import SEGMENT_MODES, normalize_ids, normalize_selection
-from .storage import io_loop
 
 if TYPE_CHECKING:
-    from .model import Dataset, Layer
+    from ..model import Dataset, Layer
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class AnalysisMixin(traitlets.HasTraits):
     def to_neuroglancer_url(self, base: str | None = None) -> str:
         """A Neuroglancer link of the current view: position, zoom, layout, layer settings,
         selected segments and the annotations (as a local annotation layer)."""
-        from .neuroglancer_view import view_url
+        from .links import view_url
 
         ds = self.dataset
         if ds is None:

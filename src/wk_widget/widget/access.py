@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from ..errors import (
     AccessDeniedError,
     CorruptChunkError,
     CredentialsError,
@@ -29,8 +29,8 @@ from .errors import (
     UnsupportedFormatError,
     scrub,
 )
-from .storage import Credentials, coerce_credentials, parse_uri
-from .storage.origins import NOTEBOOK, PUBLIC, Access, check_public_uri
+from ..storage import Credentials, coerce_credentials, parse_uri
+from ..storage.origins import NOTEBOOK, PUBLIC, Access, check_public_uri
 
 MODES = ("notebook", "public", "none")
 _FILE_NAME = re.compile(r"^[^/\\\x00-\x1f]+$")
@@ -85,7 +85,7 @@ class BrowserAccess:
         """Public mode: only https/s3/gs URIs (Neuroglancer links are checked per source)."""
         if self.mode != "public":
             return
-        from . import neuroglancer
+        from .. import neuroglancer
 
         if neuroglancer.is_neuroglancer_url(uri):
             return
