@@ -4,7 +4,7 @@
 
 import { unzlibSync } from "fflate";
 import type { NumericArray } from "./colors";
-import { DTYPE_SIZES } from "./protocol";
+import { DTYPE_SIZES, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, type TileReplyOk } from "./protocol";
 
 export interface DecodedPng {
   width: number;
@@ -197,4 +197,17 @@ export function valueAt(t: TileValues, x: number, y: number): number | bigint {
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
   return t.values[k]!;
+}
+
+/** Decode a tile reply's bytes by its encoding (the tile manager's decoder). */
+export function decodeTileReply(reply: TileReplyOk, bytes: Uint8Array): Promise<TileValues> {
+  if (reply.encoding === ENCODING_RAW_PLANES) {
+    try {
+      return Promise.resolve(decodeRawPlanesTile(bytes, reply.dtype, reply.w, reply.h));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  if (reply.encoding !== ENCODING_PNG_PLANES) throw new Error(`unexpected tile encoding ${reply.encoding}`);
+  return decodePlanesTile(bytes, reply.dtype, reply.w, reply.h);
 }

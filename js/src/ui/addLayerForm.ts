@@ -4,12 +4,12 @@
 // `explore` message is sent, then the fields are cleared.
 
 import type { AnyModel } from "@anywidget/types";
-import { h, onCommit, setText, setVisible } from "./dom";
+import { h, onCommit, setText, setVisible } from "../dom";
 import {
   CATEGORIES, CREDENTIAL_TYPES, MSG_DISCARD, MSG_EDIT, MSG_EXPLORE, MSG_EXPORT, MSG_IMPORT,
   buildCredentials, missingCredentialFields,
   type CredentialType, type Preview, type ResultMessage, type WidgetModel,
-} from "./protocol";
+} from "../protocol";
 
 export type Request = (content: Record<string, unknown>) => Promise<ResultMessage>;
 
