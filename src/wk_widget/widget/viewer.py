@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import math
-import os
-import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,36 +26,21 @@ import traitlets
 from ..errors import RemoteDatasetError, scrub
 from ..model import Dataset, Layer, explore, explore_async
 from ..storage import io_loop
-from . import render
 from .access import BrowserAccess
 from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
+from .commands import COMMANDS, QUIET
 from .protocol import (
     CATEGORIES,
-    ENCODING_PNG_PLANES,
-    MAX_TILE_SIZE,
-    MAX_TILES_IN_FLIGHT,
-    MAX_TILES_PER_MESSAGE,
-    MSG_CANCEL,
-    MSG_CLICK,
     MSG_DISCARD,
     MSG_EDIT,
     MSG_EXPLORE,
     MSG_EXPORT,
     MSG_IMPORT,
     MSG_RESULT,
-    MSG_STATS,
-    MSG_TILE,
-    MSG_TILE_BATCH,
-    MSG_TILES,
-    PLANES,
     PROTOCOL_VERSION,
-    TILE_BATCH_DELAY_S,
-    TILE_BATCH_MAX,
-    TILE_BATCH_MAX_BYTES,
-    TILE_FORMATS,
-    TILE_SIZE,
     VIEW_MODES,
 )
+from .tiles import TileServer
 
 log = logging.getLogger(__name__)
 
@@ -76,91 +57,6 @@ LAYER_COLORS: tuple[tuple[int, int, int], ...] = (
     (0, 0, 255),
 )
 SEGMENTATION_OPACITY = 0.4
-
-_encoder: concurrent.futures.ThreadPoolExecutor | None = None
-_encoder_lock = threading.Lock()
-
-
-def _encode_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """Threads for the CPU part of tiles (imagecodecs and numpy release the GIL)."""
-    global _encoder
-    with _encoder_lock:
-        if _encoder is None:
-            workers = max(2, min(8, os.cpu_count() or 2))
-            _encoder = concurrent.futures.ThreadPoolExecutor(
-                workers, thread_name_prefix="wk_widget-tiles"
-            )
-        return _encoder
-
-
-@dataclass(frozen=True)
-class TileJob:
-    """One validated tile request."""
-
-    id: str
-    layer: Layer
-    plane: str
-    mag: tuple[int, int, int]
-    slice: int
-    tile: tuple[int, int]
-    size: int
-    channel: int | None
-    axes: dict[str, int]
-    format: str
-    region: render.TileRegion | None
-    value_range: tuple[float, float] | None
-    color: tuple[int, int, int] | None
-    received_at: float = 0.0  # time.perf_counter() when the request arrived
-
-
-async def _read_tile(job: TileJob) -> tuple[dict[str, Any], bytes]:
-    """Read, render and encode one tile (runs on the I/O loop; encoding on a thread)."""
-    region = job.region
-    assert region is not None
-    t0 = time.perf_counter()
-    data = await job.layer.read_async(
-        region.offset, region.size, mag=job.mag, channel=job.channel, **job.axes
-    )
-    loop = asyncio.get_running_loop()
-    meta, payload = await loop.run_in_executor(_encode_pool(), _encode_tile, job, data)
-    meta["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
-    try:  # the meter's forecast: panning this whole plane at this zoom
-        from ..estimate import plane_cost_async
-
-        meta["pan"] = await plane_cost_async(job.layer, job.plane, job.mag, job.slice)
-    except Exception as exc:  # a forecast must never cost the tile
-        log.debug("wk_widget: no pan forecast: %s", exc)
-    return meta, payload
-
-
-def _encode_tile(job: TileJob, data: np.ndarray) -> tuple[dict[str, Any], bytes]:
-    region = job.region
-    assert region is not None
-    block = render.select_channel(np.asarray(data), 0)
-    img = render.plane_image(block, job.plane)
-    if img.shape != (region.h, region.w):
-        fixed = np.zeros((region.h, region.w), dtype=img.dtype)
-        h, w = min(region.h, img.shape[0]), min(region.w, img.shape[1])
-        fixed[:h, :w] = img[:h, :w]
-        img = fixed
-    meta: dict[str, Any] = {
-        "type": MSG_TILE,
-        "id": job.id,
-        "ok": True,
-        "layer": job.layer.name,
-        "dtype": render.dtype_name(img.dtype),
-        "w": int(region.w),
-        "h": int(region.h),
-        "u0": int(region.u0),
-        "v0": int(region.v0),
-    }
-    if job.format == "raw":
-        meta["encoding"], payload = render.encode_value_tile(img)
-        return meta, payload
-    rgba = render.render_layer_rgba(img, job.layer.category, job.value_range, job.color)
-    meta["encoding"] = job.format
-    return meta, render.encode_image(rgba, job.format)
-
 
 def _jsonable(value: Any) -> Any:
     """Tuples -> lists, numpy scalars -> Python numbers, recursively."""
@@ -283,14 +179,9 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         self._dataset: Dataset | None = None
         self._pending: Dataset | None = None  # explored, not imported yet (first dataset)
         self._staged: list[str] = []  # layers added but not imported into the views
-        self._inflight: dict[str, concurrent.futures.Future[Any]] = {}
+        self._tiles = TileServer(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exploring = False
-        # finished tiles wait here for a moment so that tiles finishing together travel
-        # in one message (fewer messages through the Jupyter server and the browser)
-        self._outbox: list[tuple[dict[str, Any], bytes | None]] = []
-        self._outbox_bytes = 0
-        self._flush_handle: asyncio.TimerHandle | None = None
         self.on_msg(self._on_msg)
         if isinstance(dataset, str):
             self.add_layers(dataset)
@@ -322,7 +213,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     def dataset(self, value: Dataset | None) -> None:
         if value is not None and not isinstance(value, Dataset):
             raise TypeError("Viewer.dataset must be a wk_widget Dataset or None")
-        self._cancel_all()
+        self._tiles.cancel_all()
         self._dataset = value
         self._pending = None
         self._staged = []
@@ -373,13 +264,9 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget; reads still running for its tiles are cancelled."""
-        if not hasattr(self, "_inflight"):  # Widget.__del__ of a Viewer that refused its arguments
+        if not hasattr(self, "_tiles"):  # Widget.__del__ of a Viewer that refused its arguments
             return
-        self._cancel_all()
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        self._outbox = []
+        self._tiles.close()
         super().close()
 
     @property
@@ -457,34 +344,16 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             content.pop("credentials", None)
             self._result(rid, str(kind), ok=False, error=refused)
             return
+        handler = COMMANDS.get(str(kind))
+        if handler is None:
+            log.debug("wk_widget: ignoring message of type %r", kind)
+            return
         try:
-            if kind == MSG_TILES:
-                self._handle_tiles(content)
-            elif kind == MSG_CANCEL:
-                self._handle_cancel(content)
-            elif kind == MSG_EXPLORE:
-                uri = str(content.get("uri") or "").strip()
-                creds = content.pop("credentials", None)
-                self._start_explore(rid, uri, creds)
-                del creds
-            elif kind == MSG_EDIT:
-                self._handle_edit(rid, content)
-            elif kind == MSG_IMPORT:
-                self._handle_import(rid)
-            elif kind == MSG_DISCARD:
-                self._handle_discard(rid)
-            elif kind == MSG_EXPORT:
-                self._handle_export(rid, content)
-            elif kind == MSG_CLICK:
-                self._handle_click(content)
-            elif kind == MSG_STATS:
-                self._reply({"type": MSG_STATS, "id": rid, "meters": self._meters()})
-            else:
-                log.debug("wk_widget: ignoring message of type %r", kind)
+            handler(self, rid, content)
         except Exception as exc:
             message = self._browser.message(exc)
             log.warning("wk_widget: error handling %r: %s", kind, scrub(f"{type(exc).__name__}: {exc}"))
-            if kind not in (MSG_TILES, MSG_CANCEL):
+            if kind not in QUIET:
                 self._result(rid, str(kind), ok=False, error=message)
 
     def _reply(self, content: dict[str, Any], buffers: Sequence[bytes] | None = None) -> None:
@@ -514,213 +383,14 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         else:
             asyncio.run_coroutine_threadsafe(coro, io_loop())
 
-    def _meters(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for ds in (self._dataset, self._pending):
-            if ds is not None:
-                for layer in ds:
-                    out[layer.name] = dict(layer.meter.snapshot())
-        return out
+    @property
+    def _inflight(self) -> dict[str, concurrent.futures.Future[Any]]:
+        """Tile reads running now, by request id."""
+        return self._tiles.inflight
 
-    # -- tiles -----------------------------------------------------------------------
-    def _handle_tiles(self, content: Mapping[str, Any]) -> None:
-        requests = content.get("requests")
-        if not isinstance(requests, list):
-            return
-        loop = self._kernel_loop()
-        for req in requests[:MAX_TILES_PER_MESSAGE]:
-            if not isinstance(req, dict):
-                continue
-            rid = str(req.get("id", ""))
-            layer_name = str(req.get("layer", ""))
-            if rid in self._inflight:
-                continue
-            try:
-                if len(self._inflight) >= MAX_TILES_IN_FLIGHT:
-                    raise ValueError("too many tile requests in flight")
-                job = self._tile_job(rid, req)
-            except Exception as exc:
-                self._send_tile_error(rid, layer_name, self._browser.message(exc))
-                continue
-            if job.region is None:
-                self._queue_tile(
-                    {
-                        "type": MSG_TILE,
-                        "id": rid,
-                        "ok": True,
-                        "layer": job.layer.name,
-                        "encoding": ENCODING_PNG_PLANES,
-                        "dtype": job.layer.element_class,
-                        "w": 0,
-                        "h": 0,
-                        "u0": 0,
-                        "v0": 0,
-                        "meter": self._layer_meter(job.layer),
-                    },
-                    None,
-                )
-                continue
-            fut = asyncio.run_coroutine_threadsafe(_read_tile(job), io_loop())
-            self._inflight[rid] = fut
-            fut.add_done_callback(self._make_tile_callback(job, loop))
-
-    def _make_tile_callback(
-        self, job: TileJob, loop: asyncio.AbstractEventLoop | None
-    ) -> Callable[[concurrent.futures.Future[Any]], None]:
-        def done(fut: concurrent.futures.Future[Any]) -> None:
-            if loop is not None and not loop.is_closed():
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._tile_done, job, fut)
-                    return
-            self._tile_done(job, fut)
-
-        return done
-
-    def _tile_done(self, job: TileJob, fut: concurrent.futures.Future[Any]) -> None:
-        if self._inflight.get(job.id) is fut:
-            del self._inflight[job.id]
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        if exc is not None:
-            self._send_tile_error(job.id, job.layer.name, self._browser.message(exc))
-            return
-        meta, payload = fut.result()
-        meta["meter"] = self._layer_meter(job.layer)
-        meta["total_ms"] = round((time.perf_counter() - job.received_at) * 1000.0, 2)
-        self._queue_tile(meta, payload)
-
-    def _queue_tile(self, meta: dict[str, Any], payload: bytes | None) -> None:
-        """Send a tile reply soon, batched with others finishing at about the same time."""
-        self._outbox.append((meta, payload))
-        self._outbox_bytes += len(payload) if payload else 0
-        if len(self._outbox) >= TILE_BATCH_MAX or self._outbox_bytes >= TILE_BATCH_MAX_BYTES:
-            self._flush_tiles()
-            return
-        if self._flush_handle is not None:
-            return
-        loop = self._kernel_loop()
-        if loop is None:
-            self._flush_tiles()
-        else:
-            self._flush_handle = loop.call_later(TILE_BATCH_DELAY_S, self._flush_tiles)
-
-    def _flush_tiles(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        batch, self._outbox = self._outbox, []
-        self._outbox_bytes = 0
-        if not batch:
-            return
-        tiles: list[dict[str, Any]] = []
-        buffers: list[bytes] = []
-        for meta, payload in batch:
-            if payload is not None:
-                meta["buffer"] = len(buffers)
-                buffers.append(payload)
-            else:
-                meta["buffer"] = -1
-            tiles.append(meta)
-        self._reply({"type": MSG_TILE_BATCH, "tiles": tiles}, buffers)
-
-    @staticmethod
-    def _layer_meter(layer: Layer) -> dict[str, int]:
-        snap = layer.meter.snapshot()
-        return {"requests": int(snap.get("requests", 0)), "bytes": int(snap.get("bytes", 0))}
-
-    def _send_tile_error(self, rid: str, layer: str, error: str) -> None:
-        self._queue_tile(
-            {"type": MSG_TILE, "id": rid, "ok": False, "layer": layer, "error": error}, None
-        )
-
-    def _tile_job(self, rid: str, req: Mapping[str, Any]) -> TileJob:
-        """Validate a tile request (raises ValueError with a readable message)."""
-        if not rid:
-            raise ValueError("tile request without id")
-        ds = self._dataset if self._dataset is not None else self._pending
-        name = str(req.get("layer", ""))
-        layer = ds.layers.get(name) if ds is not None else None
-        if layer is None:
-            raise ValueError(f"no layer named {name!r}")
-        plane = req.get("plane")
-        if plane not in PLANES:
-            raise ValueError(f"unknown plane {plane!r}")
-        mag = _int_triple(req.get("mag"), "mag")
-        if mag not in [m.mag for m in layer.mags]:
-            raise ValueError(f"layer {name!r} has no mag {'-'.join(map(str, mag))}")
-        tile = req.get("tile")
-        if not (isinstance(tile, list | tuple) and len(tile) == 2):
-            raise ValueError("tile must be [i, j]")
-        ti, tj = int(tile[0]), int(tile[1])
-        size = int(req.get("size", TILE_SIZE))
-        if not 1 <= size <= MAX_TILE_SIZE:
-            raise ValueError(f"tile size must be 1..{MAX_TILE_SIZE}")
-        slice_index = int(req.get("slice", 0))
-        channel_raw = req.get("channel")
-        channel: int | None = None
-        if layer.num_channels > 1:
-            channel = int(channel_raw or 0)
-            if not 0 <= channel < layer.num_channels:
-                raise ValueError(f"channel {channel} out of range 0..{layer.num_channels - 1}")
-        axes_raw = req.get("axes") or {}
-        if not isinstance(axes_raw, Mapping):
-            raise ValueError("axes must be an object")
-        known = {a.name: a for a in layer.additional_axes}
-        axes: dict[str, int] = {}
-        for axis in layer.additional_axes:
-            value = int(axes_raw.get(axis.name, axis.bounds[0]))
-            if not axis.bounds[0] <= value < axis.bounds[1]:
-                raise ValueError(
-                    f"{axis.name}={value} out of range {axis.bounds[0]}..{axis.bounds[1] - 1}"
-                )
-            axes[axis.name] = value
-        unknown = set(axes_raw) - set(known)
-        if unknown:
-            raise ValueError(f"layer {name!r} has no axis {sorted(unknown)[0]!r}")
-        fmt = str(req.get("format", "raw"))
-        if fmt not in TILE_FORMATS:
-            raise ValueError(f"unknown tile format {fmt!r}")
-        value_range: tuple[float, float] | None = None
-        rng = req.get("range")
-        if isinstance(rng, list | tuple) and len(rng) == 2:
-            value_range = (float(rng[0]), float(rng[1]))
-        color: tuple[int, int, int] | None = None
-        col = req.get("color")
-        if isinstance(col, list | tuple) and len(col) == 3:
-            color = (int(col[0]), int(col[1]), int(col[2]))
-        bb = layer.bounding_box
-        region = render.tile_region(plane, mag, slice_index, (ti, tj), size, (bb.top_left, bb.size))
-        return TileJob(
-            id=rid,
-            layer=layer,
-            plane=plane,
-            mag=mag,
-            slice=slice_index,
-            tile=(ti, tj),
-            size=size,
-            channel=channel,
-            axes=axes,
-            format=fmt,
-            region=region,
-            value_range=value_range,
-            color=color,
-            received_at=time.perf_counter(),
-        )
-
-    def _handle_cancel(self, content: Mapping[str, Any]) -> None:
-        ids = content.get("ids")
-        if not isinstance(ids, list):
-            return
-        for rid in ids:
-            fut = self._inflight.pop(str(rid), None)
-            if fut is not None:
-                fut.cancel()
-
-    def _cancel_all(self) -> None:
-        for fut in list(self._inflight.values()):
-            fut.cancel()
-        self._inflight.clear()
+    def _error_message(self, exc: BaseException) -> str:
+        """An error as the browser may see it (see access.py)."""
+        return self._browser.message(exc)
 
     # -- the form ------------------------------------------------------------------------
     def _start_explore(self, rid: str, uri: str, credentials: Any) -> None:
@@ -919,17 +589,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     async def _idle(self, timeout: float = 30.0) -> None:
         """Wait until no exploration task and no tile request is running (for tests)."""
         deadline = time.monotonic() + timeout
-        while self._tasks or self._inflight or self._exploring or self._outbox:
+        while self._tasks or self._inflight or self._exploring or self._tiles.outbox:
             if time.monotonic() > deadline:
                 raise TimeoutError("viewer did not become idle")
             await asyncio.sleep(0.005)
         await asyncio.sleep(0)
-
-
-def _int_triple(value: Any, what: str) -> tuple[int, int, int]:
-    if not (isinstance(value, list | tuple) and len(value) == 3):
-        raise ValueError(f"{what} must be [x, y, z]")
-    out = (int(value[0]), int(value[1]), int(value[2]))
-    if min(out) < 1:
-        raise ValueError(f"{what} components must be >= 1")
-    return out
