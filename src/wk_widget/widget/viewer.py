@@ -26,16 +26,14 @@ import traitlets
 from ..errors import RemoteDatasetError, scrub
 from ..model import Dataset, Layer, explore, explore_async
 from ..storage import io_loop
+from . import staging
 from .access import BrowserAccess
 from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
 from .commands import COMMANDS, QUIET
 from .protocol import (
     CATEGORIES,
-    MSG_DISCARD,
     MSG_EDIT,
-    MSG_EXPLORE,
     MSG_EXPORT,
-    MSG_IMPORT,
     MSG_RESULT,
     PROTOCOL_VERSION,
     VIEW_MODES,
@@ -178,10 +176,9 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         self.set_trait("browser_access", browser_access)
         self._dataset: Dataset | None = None
         self._pending: Dataset | None = None  # explored, not imported yet (first dataset)
-        self._staged: list[str] = []  # layers added but not imported into the views
+        self._staging = staging.State()  # layers added by the form, not imported yet
         self._tiles = TileServer(self)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._exploring = False
         self.on_msg(self._on_msg)
         if isinstance(dataset, str):
             self.add_layers(dataset)
@@ -216,7 +213,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         self._tiles.cancel_all()
         self._dataset = value
         self._pending = None
-        self._staged = []
+        self._staging, _ = staging.apply(self._staging, staging.Reset())
         self._sync(reset_view=True)
 
     def add_layers(self, uri: str, credentials: Any = None) -> list[Layer]:
@@ -244,7 +241,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     def refresh(self) -> None:
         """Show changes made to `viewer.dataset` from Python (renamed or removed layers, ...)."""
         if self._dataset is not None:
-            self._staged = [n for n in self._staged if n in self._dataset.layers]
+            keep = staging.Keep(frozenset(self._dataset.layers))
+            self._staging, _ = staging.apply(self._staging, keep)
         self._sync()
 
     def update_layer(self, name: str, **settings: Any) -> None:
@@ -272,7 +270,15 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
     @property
     def staged_layers(self) -> list[str]:
         """Layers added with the form but not imported into the views yet."""
-        return list(self._staged)
+        return list(self._staging.staged)
+
+    @property
+    def _staged(self) -> tuple[str, ...]:
+        return self._staging.staged
+
+    @property
+    def _exploring(self) -> bool:
+        return self._staging.phase == "exploring"
 
     # -- state -> traits ------------------------------------------------------------------
     def _target(self) -> Dataset | None:
@@ -392,31 +398,45 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         """An error as the browser may see it (see access.py)."""
         return self._browser.message(exc)
 
-    # -- the form ------------------------------------------------------------------------
-    def _start_explore(self, rid: str, uri: str, credentials: Any) -> None:
-        if self._exploring or self.busy:
-            self._result(rid, MSG_EXPLORE, ok=False, error="an exploration is running already")
-            return
-        if not uri:
-            self.form_error = (
-                "Enter the URI of a dataset (https://, s3://, gs://, or a Neuroglancer link)."
-            )
-            self._result(rid, MSG_EXPLORE, ok=False, error=self.form_error)
-            return
-        try:
-            creds = self._browser.credentials(credentials)
-            self._browser.check_uri(uri)
-        except RemoteDatasetError as exc:
-            self.form_error = self._browser.message(exc, uri)
-            self._result(rid, MSG_EXPLORE, ok=False, error=self.form_error)
-            return
-        finally:
-            credentials = None
-        self._exploring = True
+    # -- the form (transitions in staging.py; here the effects) -------------------------
+    def _stage(self, rid: str, event: staging.Event) -> list[staging.Effect]:
+        """Apply a staging event and perform its effects (trait changes in one sync)."""
+        self._staging, effects = staging.apply(self._staging, event)
         with self.hold_sync():
-            self.busy = True
-            self.form_error = ""
-            self.status = f"Exploring {scrub(uri)} …"
+            for eff in effects:
+                if isinstance(eff, staging.SetTraits):
+                    for name, value in eff.values.items():
+                        setattr(self, name, value)
+                elif isinstance(eff, staging.Promote):
+                    self._dataset, self._pending = self._target(), None
+                elif isinstance(eff, staging.Drop):
+                    if self._dataset is None:
+                        self._pending = None
+                    else:
+                        for name in eff.names:
+                            if name in self._dataset.layers:
+                                self._dataset.remove_layer(name)
+                elif isinstance(eff, staging.Sync):
+                    self._sync(reset_view=eff.reset_view)
+        for eff in effects:
+            if isinstance(eff, staging.Reply):
+                self._result(rid, eff.request, ok=eff.ok, **eff.extra)
+        return effects
+
+    def _start_explore(self, rid: str, uri: str, credentials: Any) -> None:
+        creds: Any = None
+        refused: str | None = None
+        if uri and not (self._exploring or self.busy):
+            try:
+                creds = self._browser.credentials(credentials)
+                self._browser.check_uri(uri)
+            except RemoteDatasetError as exc:
+                refused = self._browser.message(exc, uri)
+            finally:
+                credentials = None
+        effects = self._stage(rid, staging.Explore(uri, scrub(uri), busy=self.busy, refused=refused))
+        if not any(isinstance(e, staging.StartExplore) for e in effects):
+            return
         target = self._target()
         coro: Coroutine[Any, Any, Any]
         access = self._browser.access
@@ -442,13 +462,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 self.status = f"Exploring {shown_uri} … {time.monotonic() - start:.1f} s"
             result = wrapped.result()
         except RemoteDatasetError as exc:
-            message = self._browser.message(exc, uri)
-            with self.hold_sync():
-                self.form_error = message
-                self.status = ""
-                self.busy = False
-            self._exploring = False
-            self._result(rid, MSG_EXPLORE, ok=False, error=message)
+            self._stage(rid, staging.ExploreFailed(self._browser.message(exc, uri)))
             return
         except BaseException as exc:
             message = (
@@ -456,12 +470,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 if self._browser.mode == "public"
                 else scrub(f"{shown_uri}: {type(exc).__name__}: {exc}")
             )
-            with self.hold_sync():
-                self.form_error = message
-                self.status = ""
-                self.busy = False
-            self._exploring = False
-            self._result(rid, MSG_EXPLORE, ok=False, error=message)
+            self._stage(rid, staging.ExploreFailed(message))
             if not isinstance(exc, Exception):
                 raise
             return
@@ -473,17 +482,8 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 added = []
         else:
             added = [layer.name for layer in result]
-        self._staged.extend(n for n in added if n not in self._staged)
-        elapsed = time.monotonic() - start
-        with self.hold_sync():
-            self.status = (
-                f"Found {len(added)} layer{'s' if len(added) != 1 else ''} in {shown_uri} "
-                f"({elapsed:.1f} s): {', '.join(added)}. Check the preview, then Import."
-            )
-            self.busy = False
-            self._sync()
-        self._exploring = False
-        self._result(rid, MSG_EXPLORE, ok=True, layers=added)
+        status = staging.found_status(added, shown_uri, time.monotonic() - start)
+        self._stage(rid, staging.Explored(tuple(added), status))
 
     def _handle_edit(self, rid: str, content: Mapping[str, Any]) -> None:
         target = self._target()
@@ -526,7 +526,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 except (KeyError, ValueError) as exc:
                     errors.append(str(exc).strip("'\""))
         if renames:
-            self._staged = [renames.get(n, n) for n in self._staged]
+            self._staging, _ = staging.apply(self._staging, staging.Renamed(renames))
             settings = []
             for s in self.layer_settings:
                 s = dict(s)
@@ -541,33 +541,12 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             self._result(rid, MSG_EDIT, ok=True)
 
     def _handle_import(self, rid: str) -> None:
-        target = self._target()
-        if target is None:
+        if self._target() is None:
             raise ValueError("nothing to import: add a layer first")
-        first = self._dataset is None
-        if first:
-            self._dataset, self._pending = target, None
-        imported = list(self._staged)
-        self._staged = []
-        with self.hold_sync():
-            self.status = f"Imported {len(imported)} layer{'s' if len(imported) != 1 else ''}: {', '.join(imported)}"
-            self._sync(reset_view=first)
-        self._result(rid, MSG_IMPORT, ok=True, layers=imported)
+        self._stage(rid, staging.Import(first=self._dataset is None))
 
     def _handle_discard(self, rid: str) -> None:
-        dropped = list(self._staged)
-        if self._dataset is None:
-            self._pending = None
-        else:
-            for name in dropped:
-                if name in self._dataset.layers:
-                    self._dataset.remove_layer(name)
-        self._staged = []
-        with self.hold_sync():
-            self.status = f"Discarded {', '.join(dropped)}" if dropped else ""
-            self.form_error = ""
-            self._sync()
-        self._result(rid, MSG_DISCARD, ok=True, layers=dropped)
+        self._stage(rid, staging.Discard())
 
     def _handle_export(self, rid: str, content: Mapping[str, Any]) -> None:
         try:
