@@ -62,6 +62,8 @@ export interface TileRequest {
   channel: number;
   axes: Record<string, number>;
   format: "raw" | "png" | "webp";
+  range?: [number, number]; // png/webp only: contrast
+  color?: [number, number, number]; // png/webp only: tint
 }
 
 export interface TileReplyOk {
@@ -108,6 +110,7 @@ export interface ResultMessage {
   ok: boolean;
   error?: string;
   path?: string;
+  layers?: string[]; // explore / import / discard: the layers concerned
 }
 
 export interface StatsMessage {
@@ -116,7 +119,7 @@ export interface StatsMessage {
   meters: Record<string, { requests: number; bytes: number }>;
 }
 
-// ---- synced traits (see src/wk_widget/widget/viewer.py) ----
+// ---- synced traits (see src/wk_widget/widget/viewer.py; typed twins in widget/state.py) ----
 
 export interface AdditionalAxis {
   name: string;
@@ -128,6 +131,7 @@ export interface LayerInfo {
   name: string;
   category: Category;
   element_class: string;
+  data_format: string;
   bbox: { top_left: Vec3; size: Vec3 };
   mags: Vec3[];
   num_channels: number;
@@ -171,6 +175,15 @@ export interface Preview {
   datasource: Record<string, unknown>;
   staged: string[];
   imported: boolean;
+  reports?: ExploreReport[]; // the last exploration reports
+}
+
+/** What exploring one URI tried (formats, outcomes) — UriReport.to_json() in Python. */
+export interface ExploreReport {
+  uri: string;
+  error: string | null;
+  notes: string[];
+  attempts: { format: string; outcome: string; message: string }[];
 }
 
 export interface WidgetModel {

@@ -5,7 +5,7 @@ import type { DatasetInfo, LayerInfo, LayerSettings, Plane } from "../src/protoc
 import type { ViewGeometry } from "../src/tilemath.ts";
 
 const layer = (name: string, category: "color" | "segmentation"): LayerInfo => ({
-  name, category, element_class: "uint8", bbox: { top_left: [0, 0, 0], size: [4096, 4096, 64] },
+  name, category, element_class: "uint8", data_format: "zarr", bbox: { top_left: [0, 0, 0], size: [4096, 4096, 64] },
   mags: [[1, 1, 1], [2, 2, 1], [4, 4, 1], [8, 8, 1]], num_channels: 1, largest_segment_id: null,
   additional_axes: [], default_view: null,
 });

@@ -376,7 +376,7 @@ export class AddLayerForm {
       again?.focus();
     }
 
-    const reports = (preview as Preview & { reports?: { uri: string; error: string | null; notes: string[]; attempts: { format: string; outcome: string; message: string }[] }[] }).reports ?? [];
+    const reports = preview.reports ?? [];
     this.reports.replaceChildren(
       h("summary", { className: "wk-muted", text: `Exploration report (${reports.length} URI${reports.length === 1 ? "" : "s"})` }),
       ...reports.map((r) => h("div", { className: "wk-muted" },

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets
 
 from ..errors import RemoteDatasetError, scrub
@@ -28,7 +27,7 @@ from ..model import Dataset, Layer, explore, explore_async
 from ..storage import io_loop
 from . import staging
 from .access import BrowserAccess
-from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, analysis_defaults, check_analysis_settings
+from .analysis import ANALYSIS_SETTINGS, AnalysisMixin, check_analysis_settings
 from .commands import COMMANDS, QUIET
 from .protocol import (
     CATEGORIES,
@@ -38,100 +37,12 @@ from .protocol import (
     PROTOCOL_VERSION,
     VIEW_MODES,
 )
+from .state import default_layer_settings, initial_view, jsonable, layer_info
 from .tiles import TileServer
 
 log = logging.getLogger(__name__)
 
 _STATIC = Path(__file__).parent.parent / "static"  # the bundle stays at wk_widget/static/
-
-# Default colors of color layers, in order (js/src/colors.ts LAYER_COLORS).
-LAYER_COLORS: tuple[tuple[int, int, int], ...] = (
-    (255, 255, 255),
-    (0, 255, 0),
-    (255, 0, 255),
-    (0, 255, 255),
-    (255, 255, 0),
-    (255, 0, 0),
-    (0, 0, 255),
-)
-SEGMENTATION_OPACITY = 0.4
-
-def _jsonable(value: Any) -> Any:
-    """Tuples -> lists, numpy scalars -> Python numbers, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def layer_info(layer: Layer) -> dict[str, Any]:
-    """What the views need to know about a layer (the `dataset_info` trait's entries)."""
-    bb = layer.bounding_box
-    return _jsonable(
-        {
-            "name": layer.name,
-            "category": layer.category,
-            "element_class": layer.element_class,
-            "data_format": layer.data_format,
-            "bbox": {"top_left": list(bb.top_left), "size": list(bb.size)},
-            "mags": [list(m.mag) for m in layer.mags],
-            "num_channels": int(layer.num_channels),
-            "largest_segment_id": layer.largest_segment_id,
-            "additional_axes": [
-                {"name": a.name, "bounds": list(a.bounds), "index": a.index}
-                for a in layer.additional_axes
-            ],
-            "default_view": dict(layer.default_view_configuration or {}) or None,
-            "segments": layer.segment_metadata,
-        }
-    )
-
-
-def default_layer_settings(layer: Layer, color_index: int) -> dict[str, Any]:
-    """Initial per-layer view settings, from the layer's defaultViewConfiguration."""
-    view = layer.default_view_configuration or {}
-    color = view.get("color")
-    if not (isinstance(color, list | tuple) and len(color) == 3):
-        color = LAYER_COLORS[color_index % len(LAYER_COLORS)]
-    value_range = view.get("intensityRange")
-    if not (isinstance(value_range, list | tuple) and len(value_range) == 2):
-        value_range = [0, 255] if layer.element_class == "uint8" else None
-    alpha = view.get("alpha")
-    if isinstance(alpha, int | float) and not isinstance(alpha, bool):
-        opacity = max(0.0, min(1.0, float(alpha) / 100.0))
-    else:
-        opacity = SEGMENTATION_OPACITY if layer.category == "segmentation" else 1.0
-    return _jsonable(
-        {
-            "name": layer.name,
-            "visible": not bool(view.get("isDisabled", False)),
-            "opacity": opacity,
-            "range": [float(value_range[0]), float(value_range[1])] if value_range else None,
-            "color": [int(c) for c in color],
-            "channel": 0,
-            "axes": {a.name: int(a.bounds[0]) for a in layer.additional_axes},
-            **analysis_defaults(layer),
-        }
-    )
-
-
-def _initial_view(layers: Sequence[Layer]) -> tuple[list[float], float]:
-    """Center of the layers' union box and a zoom showing it whole when it is small."""
-    if not layers:
-        return [0.0, 0.0, 0.0], 1.0
-    lo = [min(layer.bounding_box.top_left[a] for layer in layers) for a in range(3)]
-    hi = [
-        max(layer.bounding_box.top_left[a] + layer.bounding_box.size[a] for layer in layers)
-        for a in range(3)
-    ]
-    center = [float(math.floor((lo[a] + hi[a]) / 2)) for a in range(3)]
-    extent = max(hi[0] - lo[0], hi[1] - lo[1], 1)
-    zoom = 1.0 if extent >= 512 else max(extent / 512.0, 1.0 / 64)
-    return center, zoom
-
 
 class Viewer(AnalysisMixin, anywidget.AnyWidget):
     """WEBKNOSSOS-style viewer: add remote layers with the form or `add_layers`, then browse.
@@ -256,7 +167,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
             raise KeyError(f"no layer named {name!r} in the views; they show {names}")
         settings = check_analysis_settings(settings)
         self.layer_settings = [
-            {**s, **_jsonable(settings)} if s.get("name") == name else s
+            {**s, **jsonable(settings)} if s.get("name") == name else s
             for s in self.layer_settings
         ]
 
@@ -299,7 +210,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                 self.set_trait("dataset_info", None)
                 self.layer_settings = []
             else:
-                self.dataset_info = _jsonable(
+                self.dataset_info = jsonable(
                     {
                         "name": ds.name,
                         "voxel_size": [float(v) for v in ds.voxel_size],
@@ -308,7 +219,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                     }
                 )
                 old = {s.get("name"): s for s in self.layer_settings}
-                settings: list[dict[str, Any]] = []
+                settings: list[Any] = []  # traits hold plain dicts (state.LayerSettings)
                 color_index = 0
                 for layer in shown:
                     if layer.name in old:
@@ -319,7 +230,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
                         color_index += 1
                 self.layer_settings = settings
             if reset_view:
-                center, zoom = _initial_view(shown)
+                center, zoom = initial_view(shown)
                 self.position = center
                 self.zoom = zoom
             self._sync_preview()
@@ -329,7 +240,7 @@ class Viewer(AnalysisMixin, anywidget.AnyWidget):
         if target is None:
             self.set_trait("preview", None)
             return
-        self.preview = _jsonable(
+        self.preview = jsonable(
             {
                 "datasource": target.to_datasource(),
                 "staged": list(self._staged),
