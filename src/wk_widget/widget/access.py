@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import neuroglancer
 from ..errors import (
     AccessDeniedError,
     CorruptChunkError,
@@ -85,8 +86,6 @@ class BrowserAccess:
         """Public mode: only https/s3/gs URIs (Neuroglancer links are checked per source)."""
         if self.mode != "public":
             return
-        from .. import neuroglancer
-
         if neuroglancer.is_neuroglancer_url(uri):
             return
         check_public_uri(parse_uri(uri))

@@ -21,14 +21,14 @@ import numpy as np
 import traitlets
 
 from ..errors import scrub
+from ..model import Dataset, Layer
 from ..storage import io_loop
 from . import annotations as ann
 from . import colormaps, nml, render
+from .links import view_url
 from .protocol import PLANES
+from .screenshot import render_views
 from .segments import SEGMENT_MODES, normalize_ids, normalize_selection
-
-if TYPE_CHECKING:
-    from ..model import Dataset, Layer
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,6 @@ class AnalysisMixin(traitlets.HasTraits):
         """The current views as a uint8 RGBA array (height, width, 4), rendered in Python
         from the same data and settings as the browser (no browser needed); the views are
         laid out as in the widget (XY | YZ over XZ in "ortho")."""
-        from .screenshot import render_views
-
         return render_views(
             self.dataset,
             self._shown_layers(),
@@ -237,8 +235,6 @@ class AnalysisMixin(traitlets.HasTraits):
     def to_neuroglancer_url(self, base: str | None = None) -> str:
         """A Neuroglancer link of the current view: position, zoom, layout, layer settings,
         selected segments and the annotations (as a local annotation layer)."""
-        from .links import view_url
-
         ds = self.dataset
         if ds is None:
             raise ValueError("nothing to link: add a layer first")

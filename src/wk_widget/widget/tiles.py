@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..estimate import plane_cost_async
 from ..model import Dataset, Layer
 from ..storage import io_loop
 from . import render
@@ -98,8 +99,6 @@ async def _read_tile(job: TileJob) -> tuple[dict[str, Any], bytes]:
     meta, payload = await loop.run_in_executor(_encode_pool(), _encode_tile, job, data)
     meta["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
     try:  # the meter's forecast: panning this whole plane at this zoom
-        from ..estimate import plane_cost_async
-
         meta["pan"] = await plane_cost_async(job.layer, job.plane, job.mag, job.slice)
     except Exception as exc:  # a forecast must never cost the tile
         log.debug("wk_widget: no pan forecast: %s", exc)
