@@ -7,16 +7,15 @@ never written to the remote source. Pure validation here; the NML export lives i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from .._atomic import atomic_write_text
 
 ANNOTATION_TYPES: dict[str, int] = {"point": 1, "line": 2, "box": 2}  # type -> number of points
 DEFAULT_COLOR = "#ffcc00"
@@ -97,23 +96,8 @@ def from_document(doc: Any, source: str) -> list[dict[str, Any]]:
         raise ValueError(f"{source}: {exc}") from None
 
 
-def atomic_write(path: Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file in the same folder (all or nothing)."""
-    path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def save(items: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    return atomic_write(Path(path), json.dumps(to_document(items), indent=1) + "\n")
+    return atomic_write_text(Path(path).expanduser(), json.dumps(to_document(items), indent=1) + "\n")
 
 
 def load(path: str | Path) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from .annotations import atomic_write, box_bounds, normalize_all
+from .._atomic import atomic_write_text
+from .annotations import box_bounds, normalize_all
 
 
 def _num(v: float) -> str:
@@ -108,4 +109,4 @@ def to_nml(
 
 
 def save_nml(path: str | Path, items: Sequence[Mapping[str, Any]], **kwargs: Any) -> Path:
-    return atomic_write(Path(path), to_nml(items, **kwargs))
+    return atomic_write_text(Path(path).expanduser(), to_nml(items, **kwargs))
