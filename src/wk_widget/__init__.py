@@ -1,9 +1,9 @@
 """wk_widget: WEBKNOSSOS-style remote datasets, streamed lazily and read-only into Jupyter."""
 
+from .dataset import Dataset, Layer, Mag, explore, open_datasource
 from .engine import set_cache_budget, set_request_limit
 from .errors import RemoteDatasetError
 from .estimate import estimate, measured, set_prices
-from .model import Dataset, Layer, Mag, explore, open_datasource
 from .storage import (
     GcsCredentials,
     HttpBasicAuth,

@@ -16,19 +16,17 @@ import threading
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .engine import LevelHandle, get_reader, read_box
+from .engine import get_reader
 from .formats.base import ArrayReader
-from .storage import RequestMeter, resolve_config, run_sync
+from .levels import LevelView, contract_axis_dims, read_level, resolved_handle
+from .storage import RequestMeter, run_sync
 
 if TYPE_CHECKING:
     import dask.array
-
-    from .model import LevelView
 
 TARGET_BLOCK_BYTES = 32 << 20
 MAX_BLOCKS = 1_000_000  # per array by default: dask's own bookkeeping stays small
@@ -127,7 +125,7 @@ class LevelArray:
                     raise IndexError(f"index {k} out of range for an axis of {n}")
                 bounds.append((o + i, o + i + 1))
                 local.append(0)
-        block = run_sync(self._read(bounds))
+        block = run_sync(read_level(self.view, bounds, meters_for(self.meter_key)))
         # Apply steps and integer picks one axis at a time (numpy would pair index arrays).
         for axis in reversed(range(self.ndim)):
             pick = local[axis]
@@ -135,26 +133,6 @@ class LevelArray:
                 continue
             block = block[(slice(None),) * axis + (pick,)]
         return block
-
-    async def _read(self, location: Sequence[tuple[int, int]]) -> np.ndarray:
-        reader = await get_reader(resolved_handle(self.view.handle))
-        start, stop = contract_box(self.view, location, len(reader.shape))
-        block = await read_box(reader, start, stop, meters_for(self.meter_key))
-        return self.view.to_contract_dims(block)
-
-
-def contract_box(view: LevelView, location: Sequence[tuple[int, int]], ndim: int) -> tuple[list[int], list[int]]:
-    """The array box (start, stop) of a box [lo, hi) per contract dim."""
-    n_extra = len(view.extra_axes)
-    extra = {a.name: location[i] for i, a in enumerate(view.extra_axes)}
-    xyz = location[n_extra + 1 :]
-    return view.array_box([lo for lo, _ in xyz], [hi for _, hi in xyz], location[n_extra], extra, ndim)
-
-
-def resolved_handle(handle: LevelHandle) -> LevelHandle:
-    """The handle with its credentials usable in this process (a reference resolved)."""
-    config = resolve_config(handle.storage, handle.spec.path.url)
-    return handle if config is handle.storage else replace(handle, storage=config)
 
 
 def _basic_window(key: Any, shape: tuple[int, ...]) -> tuple[list[tuple[int, int]], list[int | None]] | None:
@@ -266,14 +244,6 @@ def _wrap(array: LevelArray) -> dask.array.Array:
     _SOURCES[name] = array
     cls = _array_class()
     return cast("dask.array.Array", cls(plain.dask, plain.name, plain.chunks, meta=plain._meta))
-
-
-def contract_axis_dims(view: LevelView) -> list[int | None]:
-    """For each contract dim (extra..., c, x, y, z): the array dim it maps to, if any."""
-    dims: list[int | None] = [a.index for a in view.extra_axes]
-    dims.append(None if view.channel_index is not None else view.axis_order.get("c"))
-    dims.extend(view.axis_order.get(a) for a in ("x", "y", "z"))
-    return dims
 
 
 def default_block_shape(reader: ArrayReader, view: LevelView, shape: tuple[int, ...]) -> list[int]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .model import Layer, Mag
+    from .dataset import Layer, Mag
 
 LAZY_COORDS_ABOVE = 1 << 17
 XARRAY_HINT = "Layer.to_xarray needs xarray: pip install 'wk-widget[xarray]'"

@@ -58,7 +58,7 @@ def _print_report(reports: Sequence[object]) -> None:
 
 def _explore(args: argparse.Namespace) -> int:
     from . import units
-    from .model import explore_async
+    from .dataset import explore_async
     from .storage import coerce_credentials, run_sync
 
     errors: list[RemoteDatasetError] = []

@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from ._dask import LevelArray, contract_axis_dims, contract_box, level_arrays_of, resolved_handle
+from ._dask import LevelArray, level_arrays_of
 from .engine import CHUNK_CACHE, _grid_range, compression_seen, fetch_groups, get_reader
 from .formats._shared.ranges import coalesce_ranges
 from .formats.base import ArrayReader
+from .levels import contract_axis_dims, contract_box, resolved_handle
 from .storage import RequestMeter, run_sync
 
 # USD, list prices of internet egress (first tier) and GET requests; override per call with

@@ -7,9 +7,9 @@ import json
 import pytest
 
 import wk_widget as wk
+from wk_widget.dataset import Dataset
 from wk_widget.errors import IncompatibleLayersError
 from wk_widget.formats.base import BoundingBox, LayerSpec, MagSpec
-from wk_widget.model import Dataset
 from wk_widget.storage import parse_uri
 
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import traitlets
 
+from ..dataset import Dataset, Layer
 from ..errors import scrub
-from ..model import Dataset, Layer
 from ..storage import io_loop
 from . import annotations as ann
 from . import colormaps, nml, render

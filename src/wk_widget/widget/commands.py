@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..model import Dataset
+from ..dataset import Dataset
 from .protocol import (
     MSG_CANCEL,
     MSG_CLICK,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..model import Dataset, Layer
+from ..dataset import Dataset, Layer
 from . import colormaps
 from .annotations import neuroglancer_layer
 

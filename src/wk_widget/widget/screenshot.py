@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Dataset, Layer
+from ..dataset import Dataset, Layer
 from ..storage import io_loop
 from . import colormaps, render
 from .annotations import box_bounds, normalize_all

@@ -10,7 +10,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
-from ..model import Layer
+from ..dataset import Layer
 from .analysis import analysis_defaults
 
 

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..dataset import Dataset, Layer
 from ..estimate import plane_cost_async
-from ..model import Dataset, Layer
 from ..storage import io_loop
 from . import render
 from .protocol import (

@@ -22,8 +22,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..dataset import Dataset, Layer, explore, explore_async
 from ..errors import RemoteDatasetError, scrub
-from ..model import Dataset, Layer, explore, explore_async
 from ..storage import io_loop
 from . import staging
 from .access import BrowserAccess

@@ -7,13 +7,10 @@ bounding box from it, so adding a finer layer later rescales the others consiste
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,25 +20,22 @@ from . import units
 from ._atomic import atomic_write_text
 from .engine import LevelHandle
 from .errors import (
-    AccessDeniedError,
     IncompatibleLayersError,
     InvalidURIError,
     MalformedMetadataError,
     RemoteDatasetError,
-    UnsupportedFormatError,
-    scrub,
 )
-from .formats import explore_uri
+from .explore import explore_specs, report_error
 from .formats.base import (
     INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
     BoundingBox,
-    ExploreContext,
     LayerSpec,
     MagSpec,
     UriReport,
 )
 from .formats.datasource_axes import export_axis_index, export_axis_order, n5_rank
+from .levels import LevelView, level_view, read_level
 from .storage import (
     Credentials,
     RequestMeter,
@@ -51,7 +45,7 @@ from .storage import (
     storage_config_for,
     storage_for,
 )
-from .storage.origins import NOTEBOOK, Access, access_for, check_public_uri
+from .storage.origins import NOTEBOOK, Access
 
 if TYPE_CHECKING:
     import dask.array
@@ -139,62 +133,6 @@ class Mag:
 
     def __repr__(self) -> str:
         return f"Mag({self.mag}, path={self.path!r})"
-
-
-@dataclass(frozen=True)
-class LevelView:
-    """How the contract's dims (extra..., c, x, y, z) map onto one level's array dims."""
-
-    handle: LevelHandle
-    axis_order: Mapping[str, int]
-    channel_index: int | None  # fixed channel of the array (NGFF channel layers)
-    extra_axes: tuple[AdditionalAxis, ...]
-    dtype: str
-
-    def array_box(
-        self,
-        xyz_start: Sequence[int],
-        xyz_stop: Sequence[int],
-        channels: tuple[int, int] | None,
-        extra: Mapping[str, tuple[int, int]],
-        ndim: int,
-    ) -> tuple[list[int], list[int]]:
-        start = [0] * ndim
-        stop = [1] * ndim
-        for i, axis in enumerate(SPATIAL):
-            if axis in self.axis_order:
-                start[self.axis_order[axis]] = int(xyz_start[i])
-                stop[self.axis_order[axis]] = int(xyz_stop[i])
-        if "c" in self.axis_order:
-            c = self.axis_order["c"]
-            if self.channel_index is not None:
-                start[c], stop[c] = self.channel_index, self.channel_index + 1
-            elif channels is not None:
-                start[c], stop[c] = channels
-        for extra_axis in self.extra_axes:
-            lo, hi = extra.get(extra_axis.name, (extra_axis.bounds[0], extra_axis.bounds[0] + 1))
-            start[extra_axis.index], stop[extra_axis.index] = lo, hi
-        return start, stop
-
-    def to_contract_dims(self, block: np.ndarray) -> np.ndarray:
-        """Reorder an array-dims block to (extra..., c, x, y, z), adding size-1 dims."""
-        order: list[int | None] = [a.index for a in self.extra_axes]
-        order.append(self.axis_order.get("c"))
-        order.extend(self.axis_order.get(a) for a in SPATIAL)
-        present = [i for i in order if i is not None]
-        used = set(present)
-        # Any array dim not named (should not happen) is dropped at its first index.
-        rest = [d for d in range(block.ndim) if d not in used]
-        if rest:
-            block = block[tuple(slice(None) if d in used else slice(0, 1) for d in range(block.ndim))]
-        moved = np.transpose(block, [*present, *rest])
-        if rest:
-            moved = moved.reshape(moved.shape[: len(present)])
-        shape: list[int] = []
-        it = iter(moved.shape)
-        for i in order:
-            shape.append(next(it) if i is not None else 1)
-        return moved.reshape(shape)
 
 
 class Layer:
@@ -308,13 +246,7 @@ class Layer:
         raise ValueError(f"layer {self.name!r} has no mag {want}; it has {have}")
 
     def _level_view(self, mag: Mag) -> LevelView:
-        return LevelView(
-            handle=mag.handle,
-            axis_order=dict(mag.spec.axis_order),
-            channel_index=mag.spec.channel_index,
-            extra_axes=tuple(self._spec.additional_axes),
-            dtype=str(np.dtype(_dtype_of(self.element_class))),
-        )
+        return level_view(mag.handle, mag.spec, self._spec)
 
     # -- reading ----------------------------------------------------------------------
     async def read_async(
@@ -332,15 +264,9 @@ class Layer:
             raise ValueError("offset and size are (x, y, z) triples")
         start = [int(offset[i]) // m[i] for i in range(3)]
         stop = [start[i] + max(0, int(size[i]) // m[i]) for i in range(3)]
-        view = self._level_view(level)
-        channels: tuple[int, int] | None = None
-        if channel is not None:
-            if not 0 <= channel < self.num_channels:
-                raise ValueError(f"channel {channel} out of range 0..{self.num_channels - 1}")
-            channels = (channel, channel + 1)
-        elif "c" in view.axis_order and view.channel_index is None:
-            channels = (0, self.num_channels)
-        extra: dict[str, tuple[int, int]] = {}
+        if channel is not None and not 0 <= channel < self.num_channels:
+            raise ValueError(f"channel {channel} out of range 0..{self.num_channels - 1}")
+        channels = (channel, channel + 1) if channel is not None else (0, self.num_channels)
         names = {a.name: a for a in self._spec.additional_axes}
         for key, value in extra_axes.items():
             if key not in names:
@@ -348,19 +274,14 @@ class Layer:
             lo, hi = names[key].bounds
             if not lo <= int(value) < hi:
                 raise ValueError(f"{key}={value} out of range {lo}..{hi - 1}")
-            extra[key] = (int(value), int(value) + 1)
-        from .engine import get_reader
-
-        reader = await get_reader(view.handle)
-        a_start, a_stop = view.array_box(start, stop, channels, extra, len(reader.shape))
-        from .engine import read_box
-
-        block = await read_box(reader, a_start, a_stop, (self.meter, self._dataset.meter))
-        out = view.to_contract_dims(block)
-        if out.dtype != view.dtype:  # e.g. a uint24 (3 x uint8) layer stored in wider N5 words
-            out = out.astype(view.dtype)
+        extra = [
+            (int(extra_axes[a.name]), int(extra_axes[a.name]) + 1) if a.name in extra_axes else (a.bounds[0], a.bounds[0] + 1)
+            for a in self._spec.additional_axes
+        ]
+        box = [*extra, channels, *zip(start, stop, strict=True)]
+        out = await read_level(self._level_view(level), box, (self.meter, self._dataset.meter))
         # Drop the extra axes (each was picked at one index): the result is (c, x, y, z).
-        return out.reshape(out.shape[len(self._spec.additional_axes) :])
+        return out.reshape(out.shape[len(extra) :])
 
     def read(
         self,
@@ -429,12 +350,6 @@ class Layer:
             f"Layer({self.name!r}, {self.category}, {self.data_format}, {self.element_class}, "
             f"bbox={bb.top_left}+{bb.size}, mags={[m.mag for m in self._mags]})"
         )
-
-
-def _dtype_of(element_class: str) -> str:
-    from .formats.base import dtype_of_element_class
-
-    return str(dtype_of_element_class(element_class))
 
 
 # ---------------------------------------------------------------------------------------
@@ -591,11 +506,11 @@ class Dataset:
         self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None, *, access: Access = NOTEBOOK
     ) -> list[Layer]:
         """Explore `uri` (any supported URI or Neuroglancer link) and append its layers."""
-        specs, reports = await _explore_specs([uri], coerce_credentials(credentials), access)
+        specs, reports = await explore_specs([uri], coerce_credentials(credentials), access)
         self.reports.extend(reports)
         for report in reports:
             if report.error:
-                raise _report_error(report)
+                raise report_error(report)
         return self._add_specs(specs)
 
     def add_layers(self, uri: str, credentials: Credentials | Mapping[str, Any] | None = None) -> list[Layer]:
@@ -696,124 +611,6 @@ class Dataset:
 # Exploration entry points
 
 
-def _report_error(report: UriReport) -> RemoteDatasetError:
-    err = getattr(report, "_exception", None)
-    if isinstance(err, RemoteDatasetError):
-        return err
-    return UnsupportedFormatError(report.uri, report.error or "exploration failed")
-
-
-def _check_specs(specs: Sequence[LayerSpec]) -> None:
-    """Numbers from remote metadata that no dataset has (Infinity, NaN, <= 0 voxel sizes)."""
-    for s in specs:
-        if s.voxel_size is not None and not all(math.isfinite(v) and v > 0 for v in s.voxel_size):
-            raise MalformedMetadataError(
-                s.source_uri or (s.mags[0].path.url if s.mags else ""),
-                f"layer {s.name!r} has voxel size {list(s.voxel_size)}; it must be finite and positive",
-            )
-
-
-async def _explore_one(
-    uri: str, credentials: Credentials | None, access: Access = NOTEBOOK
-) -> tuple[list[LayerSpec], UriReport]:
-    from . import neuroglancer
-
-    report = UriReport(uri=scrub(str(uri)))
-    ctx = ExploreContext(credentials, access=access)
-    try:
-        if isinstance(uri, str) and neuroglancer.is_neuroglancer_url(uri):
-            specs = await _explore_neuroglancer(ctx, uri, report)
-        else:
-            source = parse_uri(uri) if isinstance(uri, str) else parse_uri(str(uri))
-            # Credentials (given and ambient) belong to the origin of the URI the user gave.
-            ctx.access = access_for(source, credentials, access)
-            storage_config_for(source, credentials, ctx.access)  # validates the credential kind early
-            report.uri = source.url
-            specs = await explore_uri(ctx, source, report)
-            _check_specs(specs)
-            for s in specs:
-                s.credentials = credentials
-                s.access = ctx.access
-                s.source_uri = s.source_uri or source.url
-    except RemoteDatasetError as err:
-        report.error = str(err)
-        report._exception = err  # type: ignore[attr-defined]
-        return [], report
-    report.layers = [s.name for s in specs]
-    return specs, report
-
-
-async def _explore_neuroglancer(ctx: ExploreContext, url: str, report: UriReport) -> list[LayerSpec]:
-    from . import neuroglancer
-
-    state = neuroglancer.parse_neuroglancer_url(url)
-    if state.layers:
-        # A link is someone's metadata: credentials go to the origin of its first source only.
-        with contextlib.suppress(RemoteDatasetError):
-            ctx.access = access_for(parse_uri(state.layers[0].uri), ctx.credentials, ctx.access)
-    for skipped in state.skipped:
-        report.notes.append(f"skipped layer {skipped.name!r}: {skipped.reason}")
-    if not state.layers:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in state.skipped) or "the link has no layers"
-        raise UnsupportedFormatError(report.uri[:200], f"no importable layer in the Neuroglancer link ({reasons})")
-
-    async def one(ng: Any) -> list[LayerSpec]:
-        sub = UriReport(uri=ng.uri)
-        report.notes.extend(f"layer {ng.name!r}: {note}" for note in ng.notes)
-        try:
-            source = parse_uri(ng.uri)
-            if source.scheme == "file":
-                raise AccessDeniedError(source.url, "refused: a Neuroglancer link cannot name local files")
-            if ctx.access.public_only:
-                check_public_uri(source)
-            found = await explore_uri(ctx, source, sub)
-        except RemoteDatasetError as err:
-            report.notes.append(f"layer {ng.name!r} ({ng.uri}): {err.cause}")
-            report.attempts.extend(sub.attempts)
-            return []
-        report.attempts.extend(sub.attempts)
-        # Neuroglancer shows the image of a source, not the OME labels beside it.
-        images = [s for s in found if s.category_source != "ome-labels"]
-        found = images or found
-        if ng.channel_index is not None:
-            picked = [s for s in found if any(m.channel_index == ng.channel_index for m in s.mags)]
-            found = picked or found
-        out: list[LayerSpec] = []
-        for i, s in enumerate(found):
-            s.credentials = ctx.credentials
-            s.access = ctx.access
-            s.source_uri = s.source_uri or source.url
-            s.name = ng.name if i == 0 else f"{ng.name}_{s.name}"
-            if ng.category is not None:
-                s.category = ng.category
-                s.category_source = "neuroglancer"
-            if ng.view_configuration:
-                s.default_view_configuration = {**(s.default_view_configuration or {}), **ng.view_configuration}
-            if s.voxel_size is None:
-                vs = ng.voxel_size or state.voxel_size
-                un = ng.unit if ng.voxel_size else state.unit
-                if vs is not None:
-                    s.voxel_size = (float(vs[0]), float(vs[1]), float(vs[2]))
-                    s.unit = un or "nanometer"
-            out.append(s)
-        return out
-
-    groups = await asyncio.gather(*(one(ng) for ng in state.layers))
-    specs = [s for g in groups for s in g]
-    if not specs:
-        reasons = "; ".join(report.notes) or "no layer could be explored"
-        raise UnsupportedFormatError(report.uri[:200], f"no layer of the Neuroglancer link could be imported ({reasons})")
-    _check_specs(specs)
-    return specs
-
-
-async def _explore_specs(
-    uris: Sequence[str], credentials: Credentials | None, access: Access = NOTEBOOK
-) -> tuple[list[LayerSpec], list[UriReport]]:
-    results = await asyncio.gather(*(_explore_one(u, credentials, access) for u in uris))
-    specs = [s for group, _ in results for s in group]
-    return specs, [r for _, r in results]
-
 
 class ExplorationError(RemoteDatasetError):
     """Some URIs of an exploration failed; `errors` holds one error per failing URI."""
@@ -842,8 +639,8 @@ async def explore_async(
     if not uris:
         raise InvalidURIError("", "no URI given")
     creds = coerce_credentials(credentials)
-    specs, reports = await _explore_specs(list(uris), creds, access)
-    errors = [_report_error(r) for r in reports if r.error]
+    specs, reports = await explore_specs(list(uris), creds, access)
+    errors = [report_error(r) for r in reports if r.error]
     if errors and not (allow_partial and specs):
         err = errors[0] if len(errors) == 1 else ExplorationError(errors)
         if isinstance(err, RemoteDatasetError):
