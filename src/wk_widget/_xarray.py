@@ -7,12 +7,12 @@ get lazy range indexes, so the cost stays flat for petabyte-sized arrays.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .dataset import Layer, Mag
+from .formats.base import AdditionalAxis
 
 LAZY_COORDS_ABOVE = 1 << 17
 XARRAY_HINT = "Layer.to_xarray needs xarray: pip install 'wk-widget[xarray]'"
@@ -26,41 +26,40 @@ def _xarray() -> Any:
     return xarray
 
 
-def layer_to_xarray(layer: Layer, mag: Mag) -> Any:
+def level_to_xarray(
+    data: Any,
+    dims: Sequence[str],
+    mag: Sequence[int],
+    voxel_size: Sequence[float],
+    extra_axes: Sequence[AdditionalAxis],
+    name: str,
+    attrs: Mapping[str, Any],
+) -> Any:
+    """`data` (a mag's dask array, dims `dims`) labelled: x, y, z at voxel corners in the
+    dataset's unit (`attrs["unit"]`), extra axes that do not start at 0 by index."""
     xr = _xarray()
     from xarray.indexes import RangeIndex
 
-    data = mag.data
-    dims = mag.dims
-    ds = layer._dataset
     coords = xr.Coordinates()
     for i, axis in enumerate(("x", "y", "z")):
         n = data.shape[len(dims) - 3 + i]
-        step = float(ds.voxel_size[i]) * mag.mag[i]
+        step = float(voxel_size[i]) * mag[i]
         if n <= LAZY_COORDS_ABOVE:  # a plain index: label slicing (`sel(x=slice(a, b))`) works
             coords = coords.merge(xr.Coordinates({axis: np.arange(n) * step})).coords
         else:  # O(1) for huge axes (selects by label with method="nearest"; isel works)
             index = RangeIndex.linspace(0.0, n * step, num=n, endpoint=False, dim=axis, coord_name=axis)
             coords = coords.merge(xr.Coordinates.from_xindex(index)).coords
-    for extra in layer.additional_axes:
+    for extra in extra_axes:
         lo, hi = extra.bounds
         if lo:  # an axis that does not start at 0 names its indices
             coords = coords.merge(xr.Coordinates({extra.name: range(0, hi)})).coords
     out = xr.DataArray(
         data,
-        dims=dims,
+        dims=tuple(dims),
         coords=coords,
-        name=layer.name,
-        attrs={
-            "unit": ds.unit,
-            "layer": layer.name,
-            "category": layer.category,
-            "element_class": layer.element_class,
-            "mag": list(mag.mag),
-            "voxel_size": list(ds.voxel_size),
-            "bounding_box": layer.bounding_box.to_json(),
-        },
+        name=name,
+        attrs=dict(attrs),
     )
     for axis in ("x", "y", "z"):
-        out[axis].attrs["units"] = ds.unit
+        out[axis].attrs["units"] = attrs["unit"]
     return out

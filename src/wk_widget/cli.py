@@ -12,7 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import units
+from ._atomic import atomic_write_text
+from .dataset import explore_async
 from .errors import RemoteDatasetError, scrub
+from .storage import coerce_credentials, run_sync
 
 
 def _triple(text: str) -> tuple[float, float, float]:
@@ -57,10 +61,6 @@ def _print_report(reports: Sequence[object]) -> None:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    from . import units
-    from .dataset import explore_async
-    from .storage import coerce_credentials, run_sync
-
     errors: list[RemoteDatasetError] = []
     try:
         creds = coerce_credentials(Path(args.credentials)) if args.credentials else None
@@ -92,8 +92,6 @@ def _explore(args: argparse.Namespace) -> int:
         return 1
     text = json.dumps(ds.to_datasource(), indent=2)
     if args.output:
-        from ._atomic import atomic_write_text
-
         try:
             atomic_write_text(args.output, text + "\n")  # a failed write keeps the old file
         except OSError as exc:

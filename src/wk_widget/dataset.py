@@ -1,4 +1,4 @@
-"""The dataset model: Dataset, Layer, Mag; assembling layers; datasource JSON in and out.
+"""The dataset model: Dataset, Layer, Mag; explore, open_datasource.
 
 A `Dataset` keeps each layer's explored description (`LayerSpec`, in the layer's own
 voxel size) and derives the common voxel size and every layer's effective mags and
@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import units
+from . import neuroglancer, units
 from ._atomic import atomic_write_text
+from ._dask import level_to_dask
+from ._xarray import level_to_xarray
+from .assembly import Vec3, Vec3f, common_scale
+from .datasource import layer_json, neuroglancer_layer
 from .engine import LevelHandle
-from .errors import (
-    IncompatibleLayersError,
-    InvalidURIError,
-    MalformedMetadataError,
-    RemoteDatasetError,
-)
+from .errors import InvalidURIError, MalformedMetadataError, RemoteDatasetError
 from .explore import explore_specs, report_error
 from .formats.base import (
     INTEGER_ELEMENT_CLASSES,
@@ -34,7 +33,7 @@ from .formats.base import (
     MagSpec,
     UriReport,
 )
-from .formats.datasource_axes import export_axis_index, export_axis_order, n5_rank
+from .formats.webknossos import layers_from_datasource
 from .levels import LevelView, level_view, read_level
 from .storage import (
     Credentials,
@@ -49,31 +48,6 @@ from .storage.origins import NOTEBOOK, Access
 
 if TYPE_CHECKING:
     import dask.array
-
-Vec3 = tuple[int, int, int]
-Vec3f = tuple[float, float, float]
-SPATIAL = ("x", "y", "z")
-
-
-def _is_power_of_two(n: int) -> bool:
-    return n >= 1 and (n & (n - 1)) == 0
-
-
-def _scale_factor(layer_nm: Vec3f, base_nm: Vec3f) -> Vec3 | str:
-    """Integer power-of-two factor per axis between a layer's voxel size and the base,
-    or the reason why there is none."""
-    out: list[int] = []
-    for axis, v, b in zip(SPATIAL, layer_nm, base_nm, strict=True):
-        ratio = v / b
-        k = round(ratio)
-        if k < 1 or abs(ratio - k) > 1e-3 * max(1.0, ratio) or not _is_power_of_two(k):
-            return f"{axis} voxel size {v:g} nm is not a power-of-two multiple of the finest, {b:g} nm"
-        out.append(k)
-    return (out[0], out[1], out[2])
-
-
-# ---------------------------------------------------------------------------------------
-# Mag and Layer
 
 
 class Mag:
@@ -125,8 +99,6 @@ class Mag:
     def data_with_chunks(self, chunks: Any) -> dask.array.Array:
         """`data` with other blocks: "storage" (one per chunk, or shard), an int per spatial
         axis, or one size per dim (-1: whole axis); blocks stay on the storage grid."""
-        from ._dask import level_to_dask
-
         layer = self._layer
         meters = (layer.meter, layer._dataset.meter)
         return level_to_dask(layer._level_view(self), self.shape, meters, chunks)
@@ -296,53 +268,23 @@ class Layer:
 
     def to_xarray(self, mag: Sequence[int] | int = (1, 1, 1)) -> Any:
         """A lazy `xarray.DataArray` over `get_mag(mag).data`: dims, physical coordinates, attrs."""
-        from ._xarray import layer_to_xarray
-
-        return layer_to_xarray(self, self.get_mag(mag))
+        level = self.get_mag(mag)
+        ds = self._dataset
+        attrs = {
+            "unit": ds.unit,
+            "layer": self.name,
+            "category": self.category,
+            "element_class": self.element_class,
+            "mag": list(level.mag),
+            "voxel_size": list(ds.voxel_size),
+            "bounding_box": self.bounding_box.to_json(),
+        }
+        return level_to_xarray(level.data, level.dims, level.mag, ds.voxel_size, self.additional_axes, self.name, attrs)
 
     # -- export -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        bb = self.bounding_box
-        mags: list[dict[str, Any]] = []
-        rank = self._datasource_rank()
-        for m in self._mags:
-            entry: dict[str, Any] = {"mag": list(m.mag), "path": m.path}
-            axis_order = export_axis_order(self.data_format, m.spec.axis_order, rank)
-            if axis_order is not None:
-                entry["axisOrder"] = axis_order
-            if m.spec.channel_index is not None:
-                entry["channelIndex"] = m.spec.channel_index
-            mags.append(entry)
-        out: dict[str, Any] = {
-            "name": self.name,
-            "category": self.category,
-            "dataFormat": self.data_format,
-            "elementClass": self.element_class,
-            "boundingBox": bb.to_json(),
-            "numChannels": self.num_channels,
-            "mags": mags,
-        }
-        if self._spec.additional_axes:
-            out["additionalAxes"] = [
-                {**a.to_json(), "index": export_axis_index(self.data_format, a.index, rank)}
-                for a in self._spec.additional_axes
-            ]
-        if self._spec.default_view_configuration:
-            out["defaultViewConfiguration"] = dict(self._spec.default_view_configuration)
-        if self._spec.coordinate_transformations:
-            out["coordinateTransformations"] = list(self._spec.coordinate_transformations)
-        if self.category == "segmentation":
-            lsid = self.largest_segment_id
-            out["largestSegmentId"] = lsid if (lsid is None or lsid >= 1) else None
-        return out
-
-    def _datasource_rank(self) -> int:
-        """The arrays' rank (N5 axisOrder counts from it; see formats.datasource_axes)."""
-        meta = self._spec.mags[0].array_meta
-        ndim = getattr(meta, "ndim", None)
-        if isinstance(ndim, int):
-            return ndim
-        return n5_rank(self._spec.mags[0].axis_order, [a.index for a in self._spec.additional_axes])
+        mags = [(m.mag, m.path, m.spec) for m in self._mags]
+        return layer_json(self._spec, self.name, self.category, self.bounding_box, mags)
 
     def __repr__(self) -> str:
         bb = self.bounding_box
@@ -445,45 +387,8 @@ class Dataset:
     # -- assembly ----------------------------------------------------------------------
     def _reassemble(self, extra: Sequence[LayerSpec] = ()) -> list[Layer]:
         """Recompute the common voxel size and every layer's scale factor; add `extra`."""
-        specs = [layer.spec for layer in self._layers.values()] + list(extra)
-        known = [(s, units.to_nanometers(1.0, s.unit or "nanometer")) for s in specs if s.voxel_size]
-        nm_sizes: dict[int, Vec3f] = {}
-        for s, per in known:
-            assert s.voxel_size is not None
-            nm_sizes[id(s)] = (s.voxel_size[0] * per, s.voxel_size[1] * per, s.voxel_size[2] * per)
-        if nm_sizes:
-            base_nm: Vec3f = (
-                min(v[0] for v in nm_sizes.values()),
-                min(v[1] for v in nm_sizes.values()),
-                min(v[2] for v in nm_sizes.values()),
-            )
-        else:
-            base_nm = (1.0, 1.0, 1.0)
-        factors: dict[int, Vec3] = {}
-        for s in specs:
-            if id(s) in nm_sizes:
-                factor = _scale_factor(nm_sizes[id(s)], base_nm)
-                if isinstance(factor, str):
-                    # Name what is being added (the new URI), and the layer it clashes with.
-                    culprit = extra[0] if extra else s
-                    other = s if s is not culprit else next(
-                        (o for o in specs if id(o) in nm_sizes and o is not s), s
-                    )
-                    raise IncompatibleLayersError(
-                        culprit.source_uri or culprit.name,
-                        f"voxel sizes of the layers are not compatible with {other.source_uri or other.name}: {factor}",
-                    )
-                factors[id(s)] = factor
-            else:
-                factors[id(s)] = (1, 1, 1)
-        # Units: the user's, else the unit of the first layer that has one.
-        native_unit = next((s.unit for s in specs if s.voxel_size and s.unit), None) or "nanometer"
-        unit = self._user_unit or native_unit
-        if self._user_voxel_size is not None:
-            voxel_size = self._user_voxel_size
-        else:
-            voxel_size = tuple(units.convert(v, "nanometer", unit) for v in base_nm)  # type: ignore[assignment]
-            voxel_size = tuple(float(f"{v:.12g}") for v in voxel_size)  # type: ignore[assignment]
+        existing = [layer.spec for layer in self._layers.values()]
+        voxel_size, unit, factors = common_scale(existing, extra, self._user_unit, self._user_voxel_size)
         self._voxel_size = voxel_size
         self._unit = unit
         for layer in self._layers.values():
@@ -558,32 +463,10 @@ class Dataset:
 
     def to_neuroglancer_url(self, base: str | None = None) -> str:
         """A Neuroglancer link showing this dataset's layers with its voxel size."""
-        from . import neuroglancer
-
-        out: list[neuroglancer.NeuroglancerLayerOut] = []
-        for layer in self._layers.values():
-            finest = layer.mags[0]
-            path = finest.path
-            root: str | None = None
-            if layer.data_format == "neuroglancerPrecomputed":
-                storage = storage_for(finest.spec.path.parent(), layer.spec.credentials, layer.spec.access)
-                path = storage.display(finest.spec.path.parent().fs_path)
-            elif layer.format_name.startswith(("ngff", "n5-multiscales")) and len(layer.mags) > 1:
-                parent = finest.spec.path.parent()
-                storage = storage_for(parent, layer.spec.credentials, layer.spec.access)
-                root = storage.display(parent.fs_path)
-            out.append(
-                neuroglancer.NeuroglancerLayerOut(
-                    name=layer.name,
-                    category=layer.category,
-                    data_format=layer.data_format,
-                    path=path,
-                    multiscale_root=root,
-                    channel_index=finest.spec.channel_index,
-                    axis_order=dict(finest.spec.axis_order),
-                    view_configuration=layer.default_view_configuration,
-                )
-            )
+        out = [
+            neuroglancer_layer(layer.spec, layer.name, layer.category, layer.mags[0].path, len(layer.mags))
+            for layer in self._layers.values()
+        ]
         center: list[float] | None = None
         if self._layers:
             bb = next(iter(self._layers.values())).bounding_box
@@ -609,7 +492,6 @@ class Dataset:
 
 # ---------------------------------------------------------------------------------------
 # Exploration entry points
-
 
 
 class ExplorationError(RemoteDatasetError):
@@ -696,9 +578,7 @@ def open_datasource(
 
 
 async def _open_datasource_doc(doc: Any, root: Any, creds: Credentials | None) -> Dataset:
-    from .formats import webknossos
-
-    specs: list[LayerSpec] = webknossos.layers_from_datasource(doc, root)
+    specs: list[LayerSpec] = layers_from_datasource(doc, root)
     for s in specs:
         s.credentials = creds
     scale = doc.get("scale") if isinstance(doc, Mapping) else None

@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from ._dask import LevelArray, level_arrays_of
+from ._dask import LevelArray, level_arrays_of, meters_for
 from .engine import CHUNK_CACHE, _grid_range, compression_seen, fetch_groups, get_reader
 from .formats._shared.ranges import coalesce_ranges
 from .formats.base import ArrayReader
+from .formats.zarr import COALESCE_GAP, EMPTY_INDEX_ENTRY
 from .levels import contract_axis_dims, contract_box, resolved_handle
 from .storage import RequestMeter, run_sync
 
@@ -37,6 +38,8 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
 }
 _prices: dict[str, dict[str, float]] = {k: dict(v) for k, v in DEFAULT_PRICES.items()}
 EXACT_LIMIT = 20_000
+# The axis (x, y, z) normal to each of the viewer's planes (widget.protocol.PLANE_AXES[plane][2]).
+PLANE_NORMAL = {"xy": 2, "xz": 1, "yz": 0}
 
 
 def set_prices(prices: Mapping[str, Mapping[str, float]]) -> None:
@@ -204,8 +207,6 @@ async def _plan_sharded_zarr(plan: _Plan, reader: Any, groups: list[list[tuple[i
     for s in missing:  # the read will fetch these indexes itself
         plan.requests += 1
         plan.bytes += reader._index_size if indexes[s] is not None else 0
-    from .formats.zarr import COALESCE_GAP, EMPTY_INDEX_ENTRY
-
     for per_shard in wanted:
         for shard, linears in per_shard.items():
             index = indexes[shard]
@@ -226,8 +227,6 @@ async def _plan_sharded_zarr(plan: _Plan, reader: Any, groups: list[list[tuple[i
 
 
 def _box_array(layer: Any, offset: Sequence[int], size: Sequence[int], mag: Any) -> LevelArray:
-    from ._dask import LevelArray
-
     level = layer.get_mag(mag)
     m = level.mag
     start = [int(offset[i]) // m[i] for i in range(3)]
@@ -242,9 +241,7 @@ def _box_array(layer: Any, offset: Sequence[int], size: Sequence[int], mag: Any)
 async def plane_cost_async(layer: Any, plane: str, mag: Sequence[int], slice_index: int) -> dict[str, Any]:
     """What panning the whole plane `slice_index` (at `mag`, in the view `plane`) would cost:
     every chunk the plane touches, at the compression ratio seen so far (no probe)."""
-    from .widget.protocol import PLANE_AXES
-
-    w_ax = PLANE_AXES[plane][2]
+    w_ax = PLANE_NORMAL[plane]
     bb = layer.bounding_box
     offset = list(bb.top_left)
     size = list(bb.size)
@@ -299,7 +296,6 @@ def estimate(
 def measured(obj: Any) -> dict[str, int]:
     """Requests and bytes fetched so far in this process by reads of `obj`'s level arrays
     (the `mag.data` they come from and its slices)."""
-    from ._dask import meters_for
 
     total = {"requests": 0, "bytes": 0}
     for array in level_arrays_of(obj):

@@ -15,7 +15,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
 from ..errors import AccessDeniedError
-from ._http import bounded_get
+from ._http import RedirectTo, bounded_get
 from .origins import EXTRA_PUBLIC_HOSTS, check_public_ips
 from .uri import redact_url
 
@@ -58,8 +58,6 @@ async def public_get(
 ) -> bytes:
     """`bounded_get` that follows redirects itself, checking every hop."""
     import yarl
-
-    from ._http import RedirectTo
 
     for _ in range(MAX_REDIRECTS + 1):
         check_public_url(url)

@@ -34,6 +34,7 @@ from .credentials import (
     S3Credentials,
     credentials_from_dict,
 )
+from .store import _detect_gcs_env_credentials
 
 Provider = Callable[[], "Credentials | Mapping[str, Any]"]
 
@@ -124,8 +125,6 @@ def _from_environment(ref: CredentialRef) -> Credentials | None:
             key, secret = found.access_key, found.secret_key
         return S3Credentials(key, secret, endpoint_url=public.get("endpoint_url"), region=public.get("region"))
     if ref.kind == "gcs":
-        from .store import _detect_gcs_env_credentials
-
         return GcsCredentials() if _detect_gcs_env_credentials() else None
     return None  # HTTP has no standard environment for secrets
 

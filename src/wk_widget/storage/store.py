@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import contextlib
 import errno
 import os
 import random
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from ..errors import (
     AccessDeniedError,
+    CredentialsError,
     RemoteDatasetError,
     ServerFaultError,
     SourceNotFoundError,
@@ -32,8 +34,9 @@ from ..errors import (
     scrub,
 )
 from ._http import HttpStatusError, RangeMismatch, bounded_get, too_large
-from ._loop import io_loop
+from ._loop import io_loop, run_sync
 from ._object_ranges import gcs_get_range, s3_get_range
+from ._public import PublicResolver, public_get
 from .credentials import (
     Credentials,
     GcsCredentials,
@@ -41,8 +44,16 @@ from .credentials import (
     HttpBearerToken,
     S3Credentials,
 )
-from .origins import NOTEBOOK, Access, ambient_s3_endpoint, resolve_public, s3_endpoint_key, scoped
-from .retry import RetryClock, retry_policy
+from .origins import (
+    NOTEBOOK,
+    Access,
+    ambient_s3_endpoint,
+    check_public_uri,
+    resolve_public,
+    s3_endpoint_key,
+    scoped,
+)
+from .retry import RetryClock, parse_retry_after, retry_policy
 from .uri import SourceURI, redact_url
 
 # gcsfs 2026.x stalls ~60 s per call against emulators unless this is off before import.
@@ -197,8 +208,6 @@ def classify_error(exc: BaseException, display: str) -> RemoteDatasetError | _Tr
 
 
 def _s3_retry_after(exc: BaseException) -> float | None:
-    from .retry import parse_retry_after
-
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
@@ -209,8 +218,6 @@ def _s3_retry_after(exc: BaseException) -> float | None:
 def _public_resolver(access: Access) -> dict[str, Any]:
     if not access.public_only:
         return {}
-    from ._public import PublicResolver
-
     return {"resolver": PublicResolver()}
 
 
@@ -445,8 +452,6 @@ class Storage:
         session = fs._session if getattr(fs, "_session", None) is not None else await fs.set_session()
         headers = fs.kwargs.get("headers") or {}
         if self.config.access.public_only:
-            from ._public import public_get
-
             return await public_get(session, url, headers, self.display(url), cap, span)
         return await bounded_get(session, yarl.URL(url, encoded=True), headers, self.display(url), cap, span)
 
@@ -550,12 +555,8 @@ def _close_at_exit() -> None:
     """Close client sessions so that aiohttp does not warn about them at exit."""
     if not _storages:
         return
-    try:
-        from ._loop import run_sync
-
+    with contextlib.suppress(Exception):
         run_sync(_close_sessions(), timeout=2)
-    except Exception:
-        pass
 
 
 def get_storage(config: StorageConfig) -> Storage:
@@ -579,9 +580,6 @@ def storage_config_for(
     """The storage of `uri`: with `credentials` only on the origin they were given for
     (`access.origin`), and the kernel's own credentials only where `access` allows."""
     scheme = "http" if uri.scheme in ("http", "https") else uri.scheme
-    from ..errors import CredentialsError
-    from .origins import check_public_uri
-
     if access.public_only:
         check_public_uri(uri)
     kept, access, withheld = scoped(uri, credentials, access)
