@@ -11,8 +11,8 @@ from .credentials import (
     coerce_credentials,
     credentials_from_dict,
 )
+from .meter import RequestMeter
 from .store import (
-    RequestMeter,
     Storage,
     StorageConfig,
     get_storage,
