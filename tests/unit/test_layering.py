@@ -47,7 +47,6 @@ LAYERS: list[tuple[str, ...]] = [
 
 # Work still under way on other branches of issue 12 (xfail, not strict: they pass once it lands).
 WIDGET_MOVE = "engineer C moves the widget into widget/ and removes its lazy imports (issue 12, C1-C5)"
-FORMATS_SPLIT = "engineer A splits the formats into per-format folders (issue 12, A3-A7)"
 CONTROLLER_SPLIT = "engineer C splits js/src/controller.ts (issue 12, C6-C9)"
 HIDDEN_ELSEWHERE = {
     "wk_widget.__init__": WIDGET_MOVE,  # the lazy `Viewer` line is C's
@@ -56,10 +55,6 @@ HIDDEN_ELSEWHERE = {
     "wk_widget._browser_access": WIDGET_MOVE,
 }
 SIZE_ELSEWHERE = {
-    "formats/zarr.py": FORMATS_SPLIT,
-    "formats/n5.py": FORMATS_SPLIT,
-    "formats/ngff.py": FORMATS_SPLIT,
-    "formats/precomputed.py": FORMATS_SPLIT,
     "viewer.py": WIDGET_MOVE,
     "controller.ts": CONTROLLER_SPLIT,
 }
