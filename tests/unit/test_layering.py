@@ -47,17 +47,10 @@ LAYERS: list[tuple[str, ...]] = [
 
 # Work still under way on other branches of issue 12 (xfail, not strict: they pass once it lands).
 WIDGET_MOVE = "engineer C moves the widget into widget/ and removes its lazy imports (issue 12, C1-C5)"
-CONTROLLER_SPLIT = "engineer C splits js/src/controller.ts (issue 12, C6-C9)"
 HIDDEN_ELSEWHERE = {
     "wk_widget.__init__": WIDGET_MOVE,  # the lazy `Viewer` line is C's
-    "wk_widget.viewer": WIDGET_MOVE,
-    "wk_widget.analysis": WIDGET_MOVE,
-    "wk_widget._browser_access": WIDGET_MOVE,
 }
-SIZE_ELSEWHERE = {
-    "viewer.py": WIDGET_MOVE,
-    "controller.ts": CONTROLLER_SPLIT,
-}
+SIZE_ELSEWHERE: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
