@@ -44,12 +44,8 @@ EXPLORERS = [
 KNOWN: dict[tuple[str, str], str] = {}
 
 
-def _id(param: tuple[str, str | None, int]) -> str:
-    return "/".join(str(p) for p in param if p is not None)
-
-
 class TestPrecomputedReaders(ReaderConformance):
-    @pytest.fixture(params=READERS, ids=_id)
+    @pytest.fixture(params=READERS, ids=conformance.case_id)
     def reader_case(
         self, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
     ) -> ReaderCase:

@@ -42,6 +42,11 @@ def copier(manifest: Manifest, case: DatasetCase, server: HttpServer, tmp: Path)
     return ServedCopy(local, server.publish(local, f"conformance-copies/{tmp.name}-{n}"))
 
 
+def case_id(param: tuple[str, str | None, int]) -> str:
+    """pytest id of a (case, layer, level) parameter: its parts joined by '/'."""
+    return "/".join(str(p) for p in param if p is not None)
+
+
 def known_defects(request: pytest.FixtureRequest, defects: Mapping[tuple[str, str], str]) -> None:
     """Mark a (test name, case id) the suite found broken in the formats code: xfail with the
     reason (not strict: the fix lands on another branch), or skip when running it is harmful
