@@ -7,15 +7,12 @@ from collections.abc import Sequence
 
 from . import units
 from .errors import IncompatibleLayersError
+from .formats._shared.layers import is_power_of_two
 from .formats.base import LayerSpec
 
 Vec3 = tuple[int, int, int]
 Vec3f = tuple[float, float, float]
 SPATIAL = ("x", "y", "z")
-
-
-def _is_power_of_two(n: int) -> bool:
-    return n >= 1 and (n & (n - 1)) == 0
 
 
 def scale_factor(layer_nm: Vec3f, base_nm: Vec3f) -> Vec3 | str:
@@ -25,7 +22,7 @@ def scale_factor(layer_nm: Vec3f, base_nm: Vec3f) -> Vec3 | str:
     for axis, v, b in zip(SPATIAL, layer_nm, base_nm, strict=True):
         ratio = v / b
         k = round(ratio)
-        if k < 1 or abs(ratio - k) > 1e-3 * max(1.0, ratio) or not _is_power_of_two(k):
+        if k < 1 or abs(ratio - k) > 1e-3 * max(1.0, ratio) or not is_power_of_two(k):
             return f"{axis} voxel size {v:g} nm is not a power-of-two multiple of the finest, {b:g} nm"
         out.append(k)
     return (out[0], out[1], out[2])

@@ -25,6 +25,7 @@ from .datasource import layer_json, neuroglancer_layer
 from .engine import LevelHandle
 from .errors import InvalidURIError, MalformedMetadataError, RemoteDatasetError
 from .explore import explore_specs, report_error
+from .formats import layers_from_datasource, parse_uri
 from .formats.base import (
     INTEGER_ELEMENT_CLASSES,
     AdditionalAxis,
@@ -33,13 +34,11 @@ from .formats.base import (
     MagSpec,
     UriReport,
 )
-from .formats.webknossos import layers_from_datasource
 from .levels import LevelView, level_view, read_level
 from .storage import (
     Credentials,
     RequestMeter,
     coerce_credentials,
-    parse_uri,
     run_sync,
     storage_config_for,
     storage_for,

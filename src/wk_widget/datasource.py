@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .formats import axis_order as axis_order_rule
+from .formats import neuroglancer_opens_volume
+from .formats._shared.axis_order import implied_rank
 from .formats.base import BoundingBox, LayerSpec, MagSpec
-from .formats.datasource_axes import export_axis_index, export_axis_order, n5_rank
 from .neuroglancer import NeuroglancerLayerOut
 from .storage import storage_for
 
@@ -15,12 +17,12 @@ Vec3 = tuple[int, int, int]
 
 
 def datasource_rank(spec: LayerSpec) -> int:
-    """The arrays' rank (N5 axisOrder counts from it; see formats.datasource_axes)."""
+    """The arrays' rank (N5 axisOrder counts from it; see formats/_shared/axis_order.py)."""
     meta = spec.mags[0].array_meta
     ndim = getattr(meta, "ndim", None)
     if isinstance(ndim, int):
         return ndim
-    return n5_rank(spec.mags[0].axis_order, [a.index for a in spec.additional_axes])
+    return implied_rank(spec.mags[0].axis_order, [a.index for a in spec.additional_axes])
 
 
 def layer_json(
@@ -28,11 +30,12 @@ def layer_json(
 ) -> dict[str, Any]:
     """The datasource entry of a layer (`mags`: its effective mag, path and spec per level)."""
     data_format = spec.data_format
+    rule = axis_order_rule(data_format)
     entries: list[dict[str, Any]] = []
     rank = datasource_rank(spec)
     for mag, path, mag_spec in mags:
         entry: dict[str, Any] = {"mag": list(mag), "path": path}
-        axis_order = export_axis_order(data_format, mag_spec.axis_order, rank)
+        axis_order = rule.to_datasource(mag_spec.axis_order, rank)
         if axis_order is not None:
             entry["axisOrder"] = axis_order
         if mag_spec.channel_index is not None:
@@ -49,7 +52,7 @@ def layer_json(
     }
     if spec.additional_axes:
         out["additionalAxes"] = [
-            {**a.to_json(), "index": export_axis_index(data_format, a.index, rank)} for a in spec.additional_axes
+            {**a.to_json(), "index": rule.axis_index_to_datasource(a.index, rank)} for a in spec.additional_axes
         ]
     if spec.default_view_configuration:
         out["defaultViewConfiguration"] = dict(spec.default_view_configuration)
@@ -66,7 +69,7 @@ def neuroglancer_layer(spec: LayerSpec, name: str, category: str, path: str, n_m
     its root, so Neuroglancer opens every level)."""
     finest = spec.mags[0]
     root: str | None = None
-    if spec.data_format == "neuroglancerPrecomputed":
+    if neuroglancer_opens_volume(spec.data_format):
         storage = storage_for(finest.path.parent(), spec.credentials, spec.access)
         path = storage.display(finest.path.parent().fs_path)
     elif spec.format_name.startswith(("ngff", "n5-multiscales")) and n_mags > 1:

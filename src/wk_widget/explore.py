@@ -19,10 +19,10 @@ from .errors import (
     UnsupportedFormatError,
     scrub,
 )
-from .formats import explore_uri
+from .formats import explore_uri, parse_uri
 from .formats.base import ExploreContext, LayerSpec, UriReport
 from .neuroglancer import is_neuroglancer_url, parse_neuroglancer_url
-from .storage import Credentials, parse_uri, storage_config_for
+from .storage import Credentials, storage_config_for
 from .storage.origins import NOTEBOOK, Access, access_for, check_public_uri
 
 

@@ -29,7 +29,8 @@ from wk_widget.errors import (
     ServerFaultError,
     SourceTimeoutError,
 )
-from wk_widget.storage import parse_uri, run_sync, storage_for
+from wk_widget.formats import parse_uri
+from wk_widget.storage import run_sync, storage_for
 from wk_widget.storage.retry import set_retry_policy
 
 PASSWORD = "origin-bound-pa55word"

@@ -14,7 +14,8 @@ from wk_widget.errors import (
     ServerFaultError,
     SourceUnreachableError,
 )
-from wk_widget.storage import RequestMeter, parse_uri, run_sync, storage_for
+from wk_widget.formats import parse_uri
+from wk_widget.storage import RequestMeter, run_sync, storage_for
 
 PAYLOAD = bytes(range(256)) * 40 + b"tail-marker"
 

@@ -26,7 +26,8 @@ def main() -> None:
     limit = limit_mib << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import wk_widget as wk
-    from wk_widget.storage import parse_uri, run_sync, storage_for
+    from wk_widget.formats import parse_uri
+    from wk_widget.storage import run_sync, storage_for
 
     error = ""
     try:

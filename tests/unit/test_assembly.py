@@ -9,8 +9,8 @@ import pytest
 import wk_widget as wk
 from wk_widget.dataset import Dataset
 from wk_widget.errors import IncompatibleLayersError
+from wk_widget.formats import parse_uri
 from wk_widget.formats.base import BoundingBox, LayerSpec, MagSpec
-from wk_widget.storage import parse_uri
 
 
 def spec(

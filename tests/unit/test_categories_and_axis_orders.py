@@ -14,12 +14,9 @@ import pytest
 import wk_widget as wk
 from tests.support.datasets import _ome_write, segments
 from wk_widget.errors import CorruptChunkError, UnsupportedDataError
+from wk_widget.formats import axis_order
+from wk_widget.formats._shared.axis_order import as_cxyz_from_rank
 from wk_widget.formats._shared.layers import category_from_name
-from wk_widget.formats.datasource_axes import (
-    as_cxyz_from_rank,
-    export_axis_order,
-    import_n5_axis_order,
-)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +78,14 @@ def test_float_layer_cannot_become_segmentation(tmp_path: Path) -> None:
     doc["dataLayers"][0]["category"] = "segmentation"
     with pytest.raises(UnsupportedDataError, match="integer elementClass"):
         wk.open_datasource(doc)
+
+
+def export_axis_order(data_format: str, order: dict[str, int], rank: int) -> dict[str, int] | None:
+    return axis_order(data_format).to_datasource(order, rank)
+
+
+def import_n5_axis_order(given: dict[str, int] | None, rank: int) -> dict[str, int]:
+    return axis_order("n5").from_datasource(given, rank)
 
 
 def test_axis_order_rules() -> None:

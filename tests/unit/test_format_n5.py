@@ -20,9 +20,9 @@ from wk_widget.errors import (
     RemoteDatasetError,
     UnsupportedDataError,
 )
-from wk_widget.formats import n5
+from wk_widget.formats import n5, parse_uri
 from wk_widget.formats.base import ExploreContext, LayerSpec, MagSpec, NotThisFormat
-from wk_widget.storage import RequestMeter, parse_uri, run_sync, storage_for
+from wk_widget.storage import RequestMeter, run_sync, storage_for
 
 ts = pytest.importorskip("tensorstore")
 

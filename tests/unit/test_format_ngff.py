@@ -20,10 +20,10 @@ from ome_zarr.io import parse_url
 from ome_zarr.writer import write_image, write_labels
 
 from wk_widget.errors import MalformedMetadataError, UnsupportedDataError
-from wk_widget.formats import ngff
+from wk_widget.formats import ngff, parse_uri
 from wk_widget.formats import zarr as wz
 from wk_widget.formats.base import ExploreContext, LayerSpec, NotThisFormat
-from wk_widget.storage import parse_uri, run_sync, storage_for
+from wk_widget.storage import run_sync, storage_for
 
 EXPLORER = {"0.4": ngff.NGFF_V04_EXPLORER, "0.5": ngff.NGFF_V05_EXPLORER}
 ZARR_FORMAT = {"0.4": 2, "0.5": 3}

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from wk_widget.errors import CorruptChunkError, RemoteDatasetError, UnsupportedDataError
+from wk_widget.formats import parse_uri
 from wk_widget.formats import precomputed as pc
 from wk_widget.formats._shared.murmur import hash64_uint64, hash64_uint64_array, murmurhash3_x86_128
 from wk_widget.formats.base import ExploreContext, LayerSpec, MagSpec, NotThisFormat
-from wk_widget.storage import RequestMeter, parse_uri, run_sync, storage_for
+from wk_widget.storage import RequestMeter, run_sync, storage_for
 
 ts = pytest.importorskip("tensorstore")
 

@@ -18,10 +18,11 @@ import pytest
 import zarr
 
 from wk_widget.errors import MalformedMetadataError, UnsupportedDataError
+from wk_widget.formats import parse_uri
 from wk_widget.formats import webknossos as wkf
 from wk_widget.formats import zarr as wz
 from wk_widget.formats.base import ExploreContext, LayerSpec, NotThisFormat
-from wk_widget.storage import parse_uri, run_sync, storage_for
+from wk_widget.storage import run_sync, storage_for
 
 
 def explore(path: Path, ctx: ExploreContext | None = None) -> list[LayerSpec]:

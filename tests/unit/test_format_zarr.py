@@ -33,9 +33,10 @@ from wk_widget.errors import (
     SourceNotFoundError,
     UnsupportedDataError,
 )
+from wk_widget.formats import parse_uri
 from wk_widget.formats import zarr as wz
 from wk_widget.formats.base import ExploreContext, MagSpec, NotThisFormat
-from wk_widget.storage import RequestMeter, parse_uri, run_sync, storage_for
+from wk_widget.storage import RequestMeter, run_sync, storage_for
 
 SHAPE = (19, 45, 70)  # z, y, x: partial edge chunks everywhere
 

@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote
 import pytest
 
 from wk_widget.errors import InvalidURIError, RemoteDatasetError, register_secret
+from wk_widget.formats import parse_uri
 from wk_widget.neuroglancer import (
     NeuroglancerLayer,
     NeuroglancerLayerOut,
@@ -17,7 +18,6 @@ from wk_widget.neuroglancer import (
     is_neuroglancer_url,
     parse_neuroglancer_url,
 )
-from wk_widget.storage import parse_uri
 
 BASE = "https://neuroglancer-demo.appspot.com/"
 DIMENSIONS = {"x": [8e-9, "m"], "y": [8e-9, "m"], "z": [3.3e-8, "m"]}

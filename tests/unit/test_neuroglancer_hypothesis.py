@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wk_widget.errors import InvalidURIError
+from wk_widget.formats import parse_uri
 from wk_widget.neuroglancer import (
     NeuroglancerLayerOut,
     NeuroglancerState,
     build_neuroglancer_url,
     parse_neuroglancer_url,
 )
-from wk_widget.storage import parse_uri
 from wk_widget.units import NANOMETERS_PER_UNIT, convert, normalize_unit
 
 FAST = settings(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wk_widget.errors import InvalidURIError, RemoteDatasetError
-from wk_widget.storage import parse_uri
+from wk_widget.formats import parse_uri
 
 
 @pytest.mark.parametrize(

@@ -18,13 +18,14 @@ from typing import Any
 
 from ..errors import UnsupportedFormatError
 from ..storage import SourceURI, Storage
-from ..storage import parse_uri as _parse_uri
+from ..storage.uri import parse_uri as _parse_uri
 from . import n5, ngff, precomputed, webknossos, zarr
 from ._search import SEARCH_DEPTH, SEARCH_MAX_ENTRIES, explore_here, explore_uri, search_folders
 from .base import (
     ArrayReader,
     AxisOrderRule,
     DataFormat,
+    DatasourceMags,
     ExploreContext,
     Explorer,
     Format,
@@ -85,12 +86,28 @@ def axis_order(data_format: DataFormat) -> AxisOrderRule:
     return rule
 
 
+def datasource_mags(data_format: DataFormat) -> DatasourceMags:
+    """How a WEBKNOSSOS datasource's mags of `data_format` are found."""
+    return format_of(data_format).datasource_mags.get(data_format, DatasourceMags())
+
+
 def neuroglancer_prefix(data_format: DataFormat) -> str:
     """The Neuroglancer source prefix (`zarr2`, `n5`, ...) of a data format."""
     prefix = format_of(data_format).neuroglancer_prefix.get(data_format)
     if prefix is None:
         raise UnsupportedFormatError("", f"data format {data_format!r} has no Neuroglancer source prefix")
     return prefix
+
+
+def neuroglancer_prefixes() -> dict[DataFormat, str]:
+    """Every data format a Neuroglancer link can name -> its source prefix."""
+    return {k: v for f in formats() for k, v in f.neuroglancer_prefix.items()}
+
+
+def neuroglancer_opens_volume(data_format: DataFormat) -> bool:
+    """Whether Neuroglancer opens `data_format` as one whole volume from the dataset folder
+    above a mag (every scale, its own fixed axes), not mag by mag."""
+    return data_format in format_of(data_format).neuroglancer_volume
 
 
 def uri_prefixes() -> dict[str, str]:
@@ -144,6 +161,9 @@ class _Table:
     def parse_uri(self, text: str) -> SourceURI:
         return parse_uri(text)
 
+    def datasource_mags(self, data_format: DataFormat) -> DatasourceMags:
+        return datasource_mags(data_format)
+
 
 TABLE = _Table()
 install_format_table(TABLE)
@@ -164,6 +184,7 @@ __all__ = [
     "UriReport",
     "axis_order",
     "data_formats",
+    "datasource_mags",
     "explore_here",
     "explore_uri",
     "explorers",
@@ -171,7 +192,9 @@ __all__ = [
     "formats",
     "layers_from_datasource",
     "metadata_files",
+    "neuroglancer_opens_volume",
     "neuroglancer_prefix",
+    "neuroglancer_prefixes",
     "open_reader",
     "parse_uri",
     "pipe_prefixes",

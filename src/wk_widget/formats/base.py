@@ -200,8 +200,12 @@ class AxisOrderRule(Protocol):
     """How one data format's `axisOrder` reads and writes in datasource-properties.json.
 
     Orders map "x", "y", "z" (and "c") to dimensions; ours count in the reader's array
-    order, the datasource's in the format's own (see `formats.axis_orders`).
+    order, the datasource's in the format's own (see `formats/_shared/axis_order.py`).
     """
+
+    # Whether the datasource's counting depends on the array's rank (N5 counts from the
+    # end): without the array at hand, the rank is implied by the datasource entry.
+    rank_dependent: bool
 
     def default(self, rank: int) -> dict[str, int]:
         """The reader axis order WEBKNOSSOS assumes when a mag names none."""
@@ -231,6 +235,8 @@ class FormatTable(Protocol):
     def axis_order(self, data_format: DataFormat) -> AxisOrderRule: ...
 
     def parse_uri(self, text: str) -> SourceURI: ...
+
+    def datasource_mags(self, data_format: DataFormat) -> DatasourceMags: ...
 
 
 # The registry installs its table here when `wk_widget.formats` is imported (which Python
@@ -384,6 +390,21 @@ class Explorer:
 
 
 OpenReader = Callable[[Storage, MagSpec, DataFormat], Awaitable[ArrayReader]]
+# async (ctx, candidate URIs of a mag, what for messages) -> (the mag's URI, its parsed
+# array metadata or None); raises when no candidate holds the array
+MagLocator = Callable[[ExploreContext, Sequence[SourceURI], str], Awaitable[tuple[SourceURI, Any]]]
+
+
+@dataclass(frozen=True)
+class DatasourceMags:
+    """How one data format's mags sit in a WEBKNOSSOS datasource (the webknossos format
+    asks; it knows no other format by name)."""
+
+    # a mag without `path` lives at `<layer>/<mag literal>`; else every mag needs a path
+    implicit_paths: bool = False
+    # fetches the mag's array metadata while exploring (its rank decides N5's axisOrder
+    # counting); None: the reader fetches it when opened
+    locate: MagLocator | None = None
 
 
 @dataclass(frozen=True)
@@ -399,6 +420,12 @@ class Format:
     uri_prefixes: Mapping[str, str] = field(default_factory=dict)
     pipe_prefixes: Mapping[str, str] = field(default_factory=dict)  # pipe syntax only
     neuroglancer_prefix: Mapping[DataFormat, str] = field(default_factory=dict)  # write side
+    # data formats Neuroglancer opens as one whole volume from the folder above a mag
+    # (precomputed: `info` lists every scale and fixes the axes x, y, z, c): a link names
+    # that folder, sets no transform and picks a channel in the shader
+    neuroglancer_volume: frozenset[DataFormat] = frozenset()
     # trailing file names of a URI that mean "its folder" -> the hint they imply (or None)
     metadata_files: Mapping[str, str | None] = field(default_factory=dict)
     axis_order: Mapping[DataFormat, AxisOrderRule] = field(default_factory=dict)
+    # how its mags are found from a datasource-properties.json (default: explicit paths)
+    datasource_mags: Mapping[DataFormat, DatasourceMags] = field(default_factory=dict)

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RemoteDatasetError
-from ..storage.uri import PIPE_FORMATS, parse_uri
+from ..formats import parse_uri, pipe_prefixes, uri_prefixes
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _PIPE_SEGMENT = re.compile(r"^([a-zA-Z][a-zA-Z0-9+._-]*):(.*)$", re.DOTALL)
-_LEGACY_PREFIXES = ("zarr", "zarr2", "zarr3", "n5", "precomputed")
 # Data source providers that are not volume formats we read (as `scheme://` or `|scheme:`).
 _UNSUPPORTED_PROVIDERS = {
     "graphene": "graphene:// sources are not supported",
@@ -103,7 +102,7 @@ def _location(text: str, notes: list[str]) -> str:
         raise _Unusable(f"source {text!r} names no location (https://, gs://, s3://)")
     scheme = match.group(1).lower()
     rest = text[match.end() :]
-    if scheme in _LEGACY_PREFIXES:
+    if scheme in uri_prefixes():
         raise _Unusable(f"source {text!r} has more than one format prefix")
     if scheme in _UNSUPPORTED_PROVIDERS:
         raise _Unusable(_UNSUPPORTED_PROVIDERS[scheme], provider=True)
@@ -169,8 +168,9 @@ def _resolve_source(url: str) -> _Resolved:
         scheme = match.group(1).lower()
         if scheme in _UNSUPPORTED_PROVIDERS:
             raise _Unusable(_UNSUPPORTED_PROVIDERS[scheme], provider=True)
-        if scheme in _LEGACY_PREFIXES:
-            hint = scheme
+        prefixes = uri_prefixes()  # Neuroglancer's legacy `zarr2://URL` form
+        if scheme in prefixes:
+            hint = prefixes[scheme]
             text = text[match.end() :]
     head, *segments = text.split("|")
     extra_path = ""
@@ -185,8 +185,9 @@ def _resolve_source(url: str) -> _Resolved:
         if seg is None:
             raise _Unusable(f"cannot read {segment!r} in pipe syntax")
         name, argument = seg.group(1).lower(), seg.group(2)
-        if name in PIPE_FORMATS:
-            pipe_hint = PIPE_FORMATS[name]
+        pipes = pipe_prefixes()
+        if name in pipes:
+            pipe_hint = pipes[name]
             if hint is not None and hint != pipe_hint:
                 notes.append(f"prefix {hint}:// overridden by |{name}:")
             hint = pipe_hint

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import InvalidURIError
-from ..storage.uri import parse_uri
+from ..formats import axis_order as axis_order_rule
+from ..formats import neuroglancer_opens_volume, neuroglancer_prefixes, parse_uri
 from ..units import normalize_unit
 from .dimensions import _number, _to_meters
 from .link import _URL_SAFE
@@ -24,14 +25,16 @@ DEFAULT_NEUROGLANCER_BASE = "https://neuroglancer-demo.appspot.com/"
 class NeuroglancerLayerOut:
     """One layer to put into a Neuroglancer link.
 
-    `path`: for zarr/zarr3/n5 the mag-1 array URI, for neuroglancerPrecomputed the
-    dataset root (the folder with `info`). `multiscale_root`, when given, is used
-    instead (an OME-NGFF multiscale group or an N5 multiscale group; Neuroglancer opens
-    those with all their levels). `axis_order` is the mag's WEBKNOSSOS axisOrder (name ->
-    array dimension, N5 counted from the end as in the datasource); when given, the
-    source gets a transform naming its dimensions (x, y, z; `c` and any other axis
-    become local dimensions, `c'`, `t'`, ...). `channel_index` picks one channel
-    (via the local `c'` position, or for precomputed the shader's channel).
+    `path`: the mag-1 array URI, or for a format Neuroglancer opens as a whole volume
+    (`formats.neuroglancer_opens_volume`: precomputed) the dataset root (the folder with
+    `info`). `multiscale_root`, when given, is used instead (an OME-NGFF multiscale group
+    or an N5 multiscale group; Neuroglancer opens those with all their levels).
+    `axis_order` is the mag's reader axis order (name -> array dimension; Neuroglancer
+    counts dimensions as the datasource does, which the format's axis-order rule converts
+    to: N5 from the end); when given, the source gets a transform naming its dimensions
+    (x, y, z; `c` and any other axis become local dimensions, `c'`, `t'`, ...).
+    `channel_index` picks one channel (via the local `c'` position, or for a whole volume
+    with fixed axes the shader's channel).
     `view_configuration` is a WEBKNOSSOS defaultViewConfiguration (color, alpha,
     intensityRange, min, max, isDisabled, isInverted).
     """
@@ -46,12 +49,6 @@ class NeuroglancerLayerOut:
     view_configuration: Mapping[str, Any] | None = None
 
 
-_FORMAT_PREFIX = {
-    "zarr": "zarr2",
-    "zarr3": "zarr3",
-    "n5": "n5",
-    "neuroglancerPrecomputed": "precomputed",
-}
 _DIMENSION_NAME = re.compile(r"^[a-zA-Z][a-zA-Z_0-9]*$")
 
 
@@ -83,17 +80,19 @@ def _dimension_name(name: str) -> str:
 
 
 def _source_transform(
-    axis_order: Mapping[str, int], n5: bool, meters: Sequence[float], name: str
+    axis_order: Mapping[str, int], data_format: str, meters: Sequence[float], name: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """outputDimensions naming the array's dimensions, and the local dimension names."""
+    """outputDimensions naming the array's dimensions (in the order Neuroglancer counts
+    them, the datasource's), and the local dimension names."""
     rank = len(axis_order)
     if sorted(axis_order.values()) != list(range(rank)) or not {"x", "y", "z"} <= set(axis_order):
         raise ValueError(
             f"layer {name!r}: axis_order must give x, y, z and map names to 0..rank-1, got {dict(axis_order)}"
         )
+    rule = axis_order_rule(data_format)
     by_dimension: dict[int, str] = {}
     for axis, index in axis_order.items():
-        by_dimension[rank - 1 - index if n5 else index] = axis
+        by_dimension[rule.axis_index_to_datasource(index, rank)] = axis
     output: dict[str, Any] = {}
     local: list[str] = []
     for dimension in range(rank):
@@ -162,10 +161,11 @@ def _layer_json(layer: NeuroglancerLayerOut, meters: Sequence[float], name: str)
         raise ValueError(
             f"layer {name!r}: category must be 'color' or 'segmentation', got {layer.category!r}"
         )
-    prefix = _FORMAT_PREFIX.get(layer.data_format)
+    prefixes = neuroglancer_prefixes()
+    prefix = prefixes.get(layer.data_format)
     if prefix is None:
         raise ValueError(
-            f"layer {name!r}: data_format must be one of {sorted(_FORMAT_PREFIX)}, got {layer.data_format!r}"
+            f"layer {name!r}: data_format must be one of {sorted(prefixes)}, got {layer.data_format!r}"
         )
     if layer.channel_index is not None and (
         not isinstance(layer.channel_index, int)
@@ -175,8 +175,10 @@ def _layer_json(layer: NeuroglancerLayerOut, meters: Sequence[float], name: str)
         raise ValueError(
             f"layer {name!r}: channel_index must be an int >= 0, got {layer.channel_index!r}"
         )
-    precomputed = layer.data_format == "neuroglancerPrecomputed"
-    if layer.channel_index is not None and layer.axis_order is None and not precomputed:
+    # A whole volume (precomputed) has Neuroglancer's fixed axes: no transform, and the
+    # channel is the shader's.
+    volume = neuroglancer_opens_volume(layer.data_format)
+    if layer.channel_index is not None and layer.axis_order is None and not volume:
         raise ValueError(
             f"layer {name!r}: channel_index needs axis_order (which array dimension is c)"
         )
@@ -185,8 +187,8 @@ def _layer_json(layer: NeuroglancerLayerOut, meters: Sequence[float], name: str)
     source: Any = url
     result: dict[str, Any] = {"type": "image" if layer.category == "color" else "segmentation"}
     local: list[str] = []
-    if layer.axis_order is not None and not precomputed:
-        output, local = _source_transform(layer.axis_order, layer.data_format == "n5", meters, name)
+    if layer.axis_order is not None and not volume:
+        output, local = _source_transform(layer.axis_order, layer.data_format, meters, name)
         source = {"url": url, "transform": {"outputDimensions": output}}
     result["source"] = source
     if local:
@@ -196,7 +198,7 @@ def _layer_json(layer: NeuroglancerLayerOut, meters: Sequence[float], name: str)
         ]
     config = layer.view_configuration or {}
     if layer.category == "color":
-        shader_channel = layer.channel_index if precomputed else None
+        shader_channel = layer.channel_index if volume else None
         shader, controls, opacity = _image_display(config, shader_channel)
         result["opacity"] = opacity
         if shader is not None:

@@ -1,4 +1,5 @@
-"""Storage: URI parsing, credentials, read-only counted access to HTTP/S3/GCS/local."""
+"""Storage: URIs, credentials, read-only counted access to HTTP/S3/GCS/local. It knows no
+format: `formats.parse_uri` parses user URIs with the registry's prefixes."""
 
 from ._loop import io_loop, run_sync
 from .credential_refs import CredentialRef, register_credentials, resolve_config
@@ -19,10 +20,9 @@ from .store import (
     storage_config_for,
     storage_for,
 )
-from .uri import METADATA_FILE_NAMES, SourceURI, parse_uri
+from .uri import SourceURI
 
 __all__ = [
-    "METADATA_FILE_NAMES",
     "CredentialRef",
     "Credentials",
     "GcsCredentials",
@@ -37,7 +37,6 @@ __all__ = [
     "credentials_from_dict",
     "get_storage",
     "io_loop",
-    "parse_uri",
     "register_credentials",
     "resolve_config",
     "run_sync",

@@ -17,27 +17,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..errors import InvalidURIError
 
-# Format prefixes, pipe names and metadata file names are declared by the formats
-# (`wk_widget.formats` passes its registry's tables: use `formats.parse_uri`). These
-# defaults are the same tables, for callers not yet switched to `formats.parse_uri`;
-# tests/unit/formats/test_registry.py checks they equal the registry's.
-# TODO(issue 12, B2): delete once every caller above storage uses `formats.parse_uri`.
-FORMAT_PREFIXES = ("zarr", "zarr2", "zarr3", "n5", "precomputed")
-_DEFAULT_PREFIXES = {name: name for name in FORMAT_PREFIXES}
-# Neuroglancer pipe syntax names (`URL|zarr2:`) mapped to our format hints.
-PIPE_FORMATS = {**_DEFAULT_PREFIXES, "neuroglancer-precomputed": "precomputed"}
-METADATA_FILE_NAMES = (
-    ".zattrs",
-    ".zarray",
-    ".zgroup",
-    "zarr.json",
-    "attributes.json",
-    "info",
-    "datasource-properties.json",
-)
-_DEFAULT_METADATA_FILES: dict[str, str | None] = {
-    **{name: None for name in METADATA_FILE_NAMES}, "datasource-properties.json": "webknossos"
-}
+# Storage knows no format: format prefixes, pipe names and metadata file names are
+# declared by the formats, and `wk_widget.formats.parse_uri` passes the registry's tables.
 SCHEMES = ("http", "https", "s3", "gs", "file")
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
@@ -204,25 +185,19 @@ def _s3_authority(authority: str, path: str) -> tuple[str, str, str | None]:
 def parse_uri(
     text: str,
     *,
+    prefixes: Mapping[str, str],
+    pipe_prefixes: Mapping[str, str],
+    metadata_files: Mapping[str, str | None],
     base_dir: str | os.PathLike[str] | None = None,
-    prefixes: Mapping[str, str] | None = None,
-    pipe_prefixes: Mapping[str, str] | None = None,
-    metadata_files: Mapping[str, str | None] | None = None,
 ) -> SourceURI:
     """Parse a user-given URI or local path into the folder it names.
 
     Accepts https/http/s3/gs/file URLs and local paths, format prefixes (`zarr://`,
-    `zarr2://`, `zarr3://`, `n5://`, `precomputed://`), Neuroglancer's pipe syntax and a
-    trailing metadata file name (which means its folder). Neuroglancer links with a
-    `#!` state are handled by `wk_widget.neuroglancer`, not here. The format tables
-    (prefix -> hint, pipe name -> hint, metadata file -> hint) come from the registry.
+    `zarr:https://...`), Neuroglancer's pipe syntax and a trailing metadata file name
+    (which means its folder). Neuroglancer links with a `#!` state are handled by
+    `wk_widget.neuroglancer`, not here. The format tables (prefix -> hint, pipe name ->
+    hint, metadata file -> hint) are the registry's: call `wk_widget.formats.parse_uri`.
     """
-    if prefixes is None:
-        prefixes = _DEFAULT_PREFIXES
-    if pipe_prefixes is None:
-        pipe_prefixes = PIPE_FORMATS
-    if metadata_files is None:
-        metadata_files = _DEFAULT_METADATA_FILES
     original = text
     if not isinstance(text, str):
         raise InvalidURIError(str(text), "a URI must be a string")

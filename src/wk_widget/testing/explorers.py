@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from ..errors import MalformedMetadataError, RemoteDatasetError
-from ..formats import explorers, open_reader
+from ..formats import explorers, open_reader, parse_uri
 from ..formats.base import ExploreContext, Explorer, LayerSpec, NotThisFormat
-from ..storage import Credentials, parse_uri, run_sync, storage_for
+from ..storage import Credentials, run_sync, storage_for
 from .served import MakeCopy, ServedCopy
 
 HOSTILE = 1 << 70  # beyond any dimension, offset or count a format allows

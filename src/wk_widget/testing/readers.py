@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from ..errors import CorruptChunkError, RemoteDatasetError
-from ..formats import open_reader
+from ..formats import open_reader, parse_uri
 from ..formats.base import ArrayReader, MagSpec
-from ..storage import Credentials, parse_uri, run_sync, storage_for
+from ..storage import Credentials, run_sync, storage_for
 from .served import MakeCopy, ServedCopy, join_url
 
 Coord = tuple[int, ...]

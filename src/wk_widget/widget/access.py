@@ -30,7 +30,8 @@ from ..errors import (
     UnsupportedFormatError,
     scrub,
 )
-from ..storage import Credentials, coerce_credentials, parse_uri
+from ..formats import parse_uri
+from ..storage import Credentials, coerce_credentials
 from ..storage.origins import NOTEBOOK, PUBLIC, Access, check_public_uri
 
 MODES = ("notebook", "public", "none")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wk_widget import formats
-from wk_widget.errors import UnsupportedFormatError
+from wk_widget.errors import InvalidURIError, UnsupportedFormatError
 from wk_widget.formats.base import ExploreContext
 from wk_widget.storage import uri as storage_uri
 
@@ -35,15 +35,28 @@ def test_every_data_format_has_reader_rule_and_neuroglancer_prefix() -> None:
         formats.format_of("wkw")
 
 
-def test_uri_tables_equal_the_legacy_storage_defaults() -> None:
-    # storage.parse_uri keeps today's tables as defaults until every caller asks formats.
-    assert formats.uri_prefixes() == {p: p for p in storage_uri.FORMAT_PREFIXES}
-    assert formats.pipe_prefixes() == storage_uri.PIPE_FORMATS
-    assert set(formats.metadata_files()) == set(storage_uri.METADATA_FILE_NAMES)
+def test_uri_tables_come_from_the_formats() -> None:
+    # storage knows no format: every prefix, pipe name and metadata file is a format's.
+    assert formats.uri_prefixes() == {p: p for p in ("zarr", "zarr2", "zarr3", "n5", "precomputed")}
+    assert formats.pipe_prefixes() == {**formats.uri_prefixes(), "neuroglancer-precomputed": "precomputed"}
+    assert set(formats.metadata_files()) == {
+        ".zattrs", ".zarray", ".zgroup", "zarr.json", "attributes.json", "info", "datasource-properties.json"
+    }
     assert formats.metadata_files()["datasource-properties.json"] == "webknossos"
-    for text in ("zarr3://https://h/a", "https://h/a|neuroglancer-precomputed:", "n5:/data/x",
-                 "https://h/ds/datasource-properties.json", "s3://b/k/info", "/tmp/x/.zattrs"):
-        assert formats.parse_uri(text) == storage_uri.parse_uri(text)
+    assert not any(hasattr(storage_uri, n) for n in ("FORMAT_PREFIXES", "PIPE_FORMATS", "METADATA_FILE_NAMES"))
+    expected = {
+        "zarr3://https://h/a": ("https://h/a", "zarr3"),
+        "https://h/a|neuroglancer-precomputed:": ("https://h/a", "precomputed"),
+        "https://h/ds/datasource-properties.json": ("https://h/ds", "webknossos"),
+        "s3://b/k/info": ("s3://b/k", None),
+        "gs://b/k/.zattrs": ("gs://b/k", None),
+    }
+    for text, (url, hint) in expected.items():
+        parsed = formats.parse_uri(text)
+        assert (parsed.url, parsed.format_hint) == (url, hint)
+    # without the tables, a format prefix is an unknown scheme
+    with pytest.raises(InvalidURIError, match="unknown URI scheme"):
+        storage_uri.parse_uri("zarr3://https://h/a", prefixes={}, pipe_prefixes={}, metadata_files={})
 
 
 def test_axis_order_rules_round_trip() -> None:

@@ -28,9 +28,9 @@ def as_cxyz_from_rank(rank: int) -> dict[str, int]:
     return {"c": rank - 4, "x": rank - 3, "y": rank - 2, "z": rank - 1}
 
 
-def n5_rank(order: Mapping[str, int], extra_indices: Iterable[int] = ()) -> int:
-    """The rank an N5 datasource entry implies when the array is not at hand: every
-    dimension is x, y, z, c or an additional axis."""
+def implied_rank(order: Mapping[str, int], extra_indices: Iterable[int] = ()) -> int:
+    """The rank a datasource entry implies when the array is not at hand (what N5's
+    counting needs): every dimension is x, y, z, c or an additional axis."""
     return max([*order.values(), *extra_indices]) + 1
 
 
@@ -39,13 +39,10 @@ def flip(order: Mapping[str, int], rank: int) -> dict[str, int]:
     return {k: rank - 1 - v for k, v in order.items()}
 
 
-def import_n5_axis_order(given: Mapping[str, int] | None, rank: int) -> dict[str, int]:
-    """Reader axis order of an N5 mag from its datasource `axisOrder` (or the default)."""
-    return flip(given if given is not None else as_cxyz_from_rank(rank), rank)
-
-
 class PlainAxisOrder:
     """Zarr / zarr3: the datasource counts positions in the array's shape, as our readers do."""
+
+    rank_dependent = False
 
     def default(self, rank: int) -> dict[str, int]:
         order = {"x": rank - 3, "y": rank - 2, "z": rank - 1}
@@ -67,6 +64,8 @@ class N5AxisOrder:
     """N5: the datasource counts positions in N5's `dimensions` (x first); our reader
     presents them reversed, so both directions `flip`."""
 
+    rank_dependent = True
+
     def default(self, rank: int) -> dict[str, int]:
         return flip(as_cxyz_from_rank(rank), rank)
 
@@ -77,12 +76,14 @@ class N5AxisOrder:
         return rank - 1 - index
 
     def from_datasource(self, given: Mapping[str, int] | None, rank: int) -> dict[str, int]:
-        return import_n5_axis_order(given, rank)
+        return flip(given if given is not None else as_cxyz_from_rank(rank), rank)
 
 
 class FixedAxisOrder:
     """A format whose reader order is fixed by definition (precomputed: x, y, z, c): the
     datasource names no axisOrder."""
+
+    rank_dependent = False
 
     def __init__(self, order: Mapping[str, int]) -> None:
         self.order = dict(order)

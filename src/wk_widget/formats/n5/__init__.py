@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from .._shared.axis_order import N5 as N5_AXIS_ORDER
 from ..base import Format
+from .datasource import DATASOURCE_MAGS
 from .metadata import (
     ATTRIBUTES,
     COMPRESSIONS,
@@ -88,4 +89,5 @@ FORMAT = Format(
     neuroglancer_prefix={"n5": "n5"},
     metadata_files={ATTRIBUTES: None},
     axis_order={"n5": N5_AXIS_ORDER},
+    datasource_mags=DATASOURCE_MAGS,
 )

@@ -85,6 +85,7 @@ FORMAT = Format(
     uri_prefixes={"precomputed": "precomputed"},
     pipe_prefixes={"neuroglancer-precomputed": "precomputed"},
     neuroglancer_prefix={"neuroglancerPrecomputed": "precomputed"},
+    neuroglancer_volume=frozenset({"neuroglancerPrecomputed"}),
     metadata_files={_INFO: None},
     axis_order={"neuroglancerPrecomputed": PRECOMPUTED_AXIS_ORDER},
 )

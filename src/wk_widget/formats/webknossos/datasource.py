@@ -11,7 +11,7 @@ from ...errors import MalformedMetadataError, UnsupportedDataError
 from ...storage import SourceURI
 from ...storage.origins import check_metadata_path
 from ...units import normalize_unit
-from .._shared.axis_order import n5_rank
+from .._shared.axis_order import implied_rank
 from ..base import (
     ELEMENT_CLASSES,
     INTEGER_ELEMENT_CLASSES,
@@ -26,7 +26,6 @@ from ..base import (
     element_class_of,
     installed_format_table,
 )
-from ..n5 import N5ArrayMeta
 from ..zarr import ZarrArrayMeta, validate_readable
 
 logger = logging.getLogger(__name__)
@@ -75,6 +74,16 @@ def _resolve(table: FormatTable, root: SourceURI, path: str) -> SourceURI:
     if path.startswith("/") and root.scheme == "file":
         return table.parse_uri(path)
     return root.join(path)
+
+
+def mag_candidates(table: FormatTable, root: SourceURI, layer_name: str, mag: Vec3, path: str | None) -> list[SourceURI]:
+    """Where a mag may be: its `path`, else `<layer>/2` (then `<layer>/2-2-2`) as WEBKNOSSOS writes it."""
+    if path:
+        return [_resolve(table, root, path)]
+    candidates = [root.join(layer_name, mag_literal(mag))]
+    if mag[0] == mag[1] == mag[2]:
+        candidates.append(root.join(layer_name, mag_literal(mag, allow_scalar=False)))
+    return candidates
 
 
 def _scale(doc: dict[str, Any], where: str) -> tuple[tuple[float, float, float], str]:
@@ -220,21 +229,24 @@ def _plan(table: FormatTable, doc: Any, root: SourceURI, where: str) -> _Plan:
             if channel_index is not None and (not isinstance(channel_index, int) or isinstance(channel_index, bool)):
                 raise MalformedMetadataError(lwhere, f"invalid channelIndex {channel_index!r}")
             mags.append((mag, path or None, _axis_order(m.get("axisOrder"), lwhere), channel_index))
-        if data_format in ("n5", "neuroglancerPrecomputed") and any(p is None for _, p, _, _ in mags):
+        if not table.datasource_mags(data_format).implicit_paths and any(p is None for _, p, _, _ in mags):
             plan.notes.append(f"{where}: layer {base['name']!r} skipped: its {data_format} mags need explicit paths")
             continue
         plan.layers.append((base, data_format, mags))
     if not plan.layers:
+        implicit = [df for df in table.data_formats() if table.datasource_mags(df).implicit_paths]
+        explicit = [df for df in table.data_formats() if df not in implicit]
         raise UnsupportedDataError(
-            where, "lists no layer that can be streamed (zarr, zarr3, or n5/neuroglancerPrecomputed with mag paths)"
+            where, f"lists no layer that can be streamed ({', '.join(implicit)}, or {'/'.join(explicit)} with mag paths)"
         )
     return plan
 
 
-def _n5_rank(axis_order: dict[str, int] | None, base: dict[str, Any]) -> int:
+def _implied_rank(axis_order: dict[str, int] | None, base: dict[str, Any]) -> int:
+    """The array's rank from its datasource entry (the array is not at hand)."""
     extra = [a.index for a in base["additional_axes"]]
     if axis_order is not None:
-        return n5_rank(axis_order, extra)
+        return implied_rank(axis_order, extra)
     return len(extra) + (3 if base["num_channels"] == 1 else 4)
 
 
@@ -243,7 +255,7 @@ def _build(
     plan: _Plan,
     root: SourceURI,
     where: str,
-    located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]],
+    located: list[tuple[SourceURI, Any]],
 ) -> list[LayerSpec]:
     """LayerSpecs from a plan and each mag's (URI, array metadata or None), in plan order."""
     out: list[LayerSpec] = []
@@ -270,9 +282,9 @@ def _build(
                     raise MalformedMetadataError(
                         lwhere, f"axisOrder {order} names dimensions beyond the array's {meta.ndim} ({mag_uri.url})"
                     )
-            elif meta is not None or data_format == "n5":
+            elif meta is not None or rule.rank_dependent:
                 # the format's own counting (N5: positions in its x-first dimensions)
-                rank = meta.ndim if meta is not None else _n5_rank(axis_order, base)
+                rank = meta.ndim if meta is not None else _implied_rank(axis_order, base)
                 order = rule.from_datasource(axis_order, rank)
                 if any(not 0 <= v < rank for v in order.values()):
                     raise MalformedMetadataError(
@@ -323,8 +335,8 @@ def layers_from_datasource(doc: Any, root: SourceURI) -> list[LayerSpec]:
     plan = _plan(table, doc, root, where)
     for note in plan.notes:
         logger.warning("%s", note)
-    located: list[tuple[SourceURI, ZarrArrayMeta | N5ArrayMeta | None]] = [
-        (_resolve(table, root, path) if path else root.join(base["name"], mag_literal(mag)), None)
+    located: list[tuple[SourceURI, Any]] = [
+        (mag_candidates(table, root, base["name"], mag, path)[0], None)
         for base, _fmt, mags in plan.layers
         for mag, path, _, _ in mags
     ]

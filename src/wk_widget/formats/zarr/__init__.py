@@ -33,6 +33,7 @@ from ..base import Format
 from .codecs import (
     validate_readable,
 )
+from .datasource import DATASOURCE_MAGS
 from .explore import (
     EXPLORERS,
 )
@@ -87,4 +88,5 @@ FORMAT = Format(
     neuroglancer_prefix={"zarr": "zarr2", "zarr3": "zarr3"},
     metadata_files={".zattrs": None, ".zarray": None, ".zgroup": None, "zarr.json": None},
     axis_order={"zarr": PLAIN, "zarr3": PLAIN},
+    datasource_mags=DATASOURCE_MAGS,
 )
