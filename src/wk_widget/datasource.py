@@ -72,7 +72,7 @@ def neuroglancer_layer(spec: LayerSpec, name: str, category: str, path: str, n_m
     if neuroglancer_opens_volume(spec.data_format):
         storage = storage_for(finest.path.parent(), spec.credentials, spec.access)
         path = storage.display(finest.path.parent().fs_path)
-    elif spec.format_name.startswith(("ngff", "n5-multiscales")) and n_mags > 1:
+    elif spec.multiscale_group and n_mags > 1:
         parent = finest.path.parent()
         storage = storage_for(parent, spec.credentials, spec.access)
         root = storage.display(parent.fs_path)

@@ -148,6 +148,9 @@ class LayerSpec:
     category_source: str = "default"
     source_uri: str = ""  # what the user gave (scrubbed)
     format_name: str = ""  # e.g. "ngff-0.4", "zarr3", "n5-multiscales-bdv"
+    # the levels are one multiscale group (OME-NGFF, N5 multiscales) in the folder above
+    # the finest: a Neuroglancer link opens that folder, with every level
+    multiscale_group: bool = False
     dataset_name: str | None = None  # a dataset name the format suggests (NGFF name, ...)
     credentials: Credentials | None = field(default=None, repr=False)
     # colours and properties of segment ids (OME image-label), keyed by str(id)

@@ -88,6 +88,7 @@ def _layers(
                 source_uri=uri.url,
                 format_name=format_name,
                 dataset_name=uri.name or None,
+                multiscale_group=len(levels) > 1,  # a plain array is one level
             )
         )
     return layers

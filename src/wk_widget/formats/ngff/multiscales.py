@@ -253,6 +253,7 @@ def _multiscale_layers(
                 source_uri=uri.url,
                 format_name=format_name,
                 dataset_name=dataset_name,
+                multiscale_group=True,
             )
         )
     return layers
