@@ -15,7 +15,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -257,6 +257,19 @@ def installed_format_table() -> FormatTable:
     return _INSTALLED[0]
 
 
+_T = TypeVar("_T")
+
+
+def _single_flight(futures: dict[str, asyncio.Future[_T]], key: str, start: Callable[[], Awaitable[_T]]) -> Awaitable[_T]:
+    """The result of `start()` for `key`, started once and shared by every caller (each
+    caller's cancellation leaves the shared fetch running)."""
+    future = futures.get(key)
+    if future is None:
+        future = asyncio.ensure_future(start())
+        futures[key] = future
+    return asyncio.shield(future)
+
+
 class ExploreContext:
     """Metadata access for one exploration: each file fetched at most once, concurrently."""
 
@@ -291,13 +304,9 @@ class ExploreContext:
     async def fetch_bytes(self, uri: SourceURI, name: str = "") -> bytes | None:
         """Bytes of `uri/name`, None if it does not exist. Shared by concurrent callers."""
         target = uri.join(name) if name else uri
-        key = target.url
-        future = self._bytes.get(key)
-        if future is None:
-            storage = self.storage(target)
-            future = asyncio.ensure_future(storage.get(target.fs_path, meters=(self.meter,)))
-            self._bytes[key] = future
-        return await asyncio.shield(future)
+        return await _single_flight(
+            self._bytes, target.url, lambda: self.storage(target).get(target.fs_path, meters=(self.meter,))
+        )
 
     async def fetch_json(self, uri: SourceURI, name: str = "") -> Any | None:
         """Parsed JSON of `uri/name`, None if it does not exist; malformed JSON is an error."""
@@ -333,13 +342,9 @@ class ExploreContext:
 
     async def list_dir(self, uri: SourceURI) -> list[tuple[str, bool]] | None:
         """(name, is_folder) entries of a folder where the storage can list, else None."""
-        key = uri.url
-        future = self._lists.get(key)
-        if future is None:
-            storage = self.storage(uri)
-            future = asyncio.ensure_future(storage.list_dir(uri.fs_path, meters=(self.meter,)))
-            self._lists[key] = future
-        return await asyncio.shield(future)
+        return await _single_flight(
+            self._lists, uri.url, lambda: self.storage(uri).list_dir(uri.fs_path, meters=(self.meter,))
+        )
 
 
 class ArrayReader(ABC):
