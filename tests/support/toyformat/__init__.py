@@ -24,6 +24,7 @@ from wk_widget.formats.base import (
     ArrayReader,
     BoundingBox,
     DataFormat,
+    DatasourceMags,
     ExploreContext,
     Explorer,
     Format,
@@ -122,6 +123,14 @@ async def _open_reader(storage: Storage, mag: MagSpec, data_format: DataFormat) 
     return ToyReader(storage, mag.path, json.loads(data))
 
 
+async def _locate(ctx: ExploreContext, candidates: Sequence[SourceURI], what: str) -> tuple[SourceURI, None]:
+    """A toy mag named by a WEBKNOSSOS datasource: the first candidate with a toy.json."""
+    for candidate in candidates:
+        if await ctx.fetch_bytes(candidate, TOY_FILE) is not None:
+            return candidate, None  # the reader reads toy.json when opened
+    raise MalformedMetadataError(candidates[0].url, f"{what}: no {TOY_FILE} here")
+
+
 FORMAT = Format(
     name="toy",
     explorers=(Explorer("toy", (TOY_FILE,), frozenset({"toy"}), _explore),),
@@ -131,4 +140,6 @@ FORMAT = Format(
     neuroglancer_prefix={},
     metadata_files={TOY_FILE: None},
     axis_order={DATA_FORMAT: PLAIN},
+    # in a datasource-properties.json, a toy mag may omit `path` (`<layer>/<mag>`)
+    datasource_mags={DATA_FORMAT: DatasourceMags(implicit_paths=True, locate=_locate)},
 )

@@ -4,6 +4,7 @@ knows about it, yet it is explored, read and exported like the shipped formats."
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import numpy as np
@@ -57,4 +58,42 @@ def test_toy_format_explored_read_and_exported_over_http(http_server: HttpServer
 
     # Without the registry line the same folder is no dataset.
     with pytest.raises(wk.RemoteDatasetError):
+        wk.explore(url)
+
+
+def test_toy_format_inside_a_webknossos_datasource(http_server: HttpServer) -> None:
+    """The webknossos format finds a toy mag through the toy's own `datasource_mags` hook
+    (a mag without `path` at `<layer>/<mag>`), and exports it with the toy's axis-order rule."""
+    rng = np.random.default_rng(13)
+    truth = rng.integers(1, 255, (20, 12, 6), dtype=np.uint8)
+    folder = f"toyds-{uuid.uuid4().hex[:8]}"
+    write_toy(http_server.root / folder / "cells" / "1", truth, (8, 8, 4), name="cells")
+    doc = {
+        "id": {"name": "toyds", "team": ""},
+        "scale": {"factor": [4, 4, 40], "unit": "nanometer"},
+        "dataLayers": [
+            {
+                "name": "cells",
+                "category": "color",
+                "dataFormat": "toy",
+                "elementClass": "uint8",
+                "boundingBox": {"topLeft": [0, 0, 0], "width": 20, "height": 12, "depth": 6},
+                "mags": [{"mag": [1, 1, 1], "axisOrder": {"x": 0, "y": 1, "z": 2}}],
+            }
+        ],
+    }
+    (http_server.root / folder / "datasource-properties.json").write_text(json.dumps(doc))
+    url = f"{http_server.url.rstrip('/')}/{folder}"
+
+    with formats.registry_with(TOY):
+        ds = wk.explore(url)
+        (layer,) = ds.layers.values()
+        assert (layer.data_format, layer.format_name) == ("toy", "webknossos")
+        assert layer.mags[0].path.rstrip("/").endswith(f"{folder}/cells/1")
+        np.testing.assert_array_equal(np.asarray(layer.read(offset=(0, 0, 0), size=(20, 12, 6)))[0], truth)
+        (exported,) = ds.to_datasource()["dataLayers"]
+    assert exported["mags"][0]["axisOrder"] == {"x": 0, "y": 1, "z": 2}
+
+    # Without the registry line the toy layer cannot be streamed: the datasource lists nothing.
+    with pytest.raises(wk.RemoteDatasetError, match="no layer that can be streamed"):
         wk.explore(url)

@@ -77,3 +77,15 @@ def test_explore_context_sees_the_registry() -> None:
     ctx = ExploreContext()
     assert ctx.formats.data_formats() == formats.data_formats()
     assert [e.name for e in ctx.formats.explorers()] == [e.name for e in formats.explorers()]
+
+
+def test_per_format_behaviour_is_declared_on_the_records() -> None:
+    # what the link code, the datasource code and the webknossos explorer ask instead of names
+    dfs = formats.data_formats()
+    assert formats.neuroglancer_prefixes() == {
+        "zarr": "zarr2", "zarr3": "zarr3", "n5": "n5", "neuroglancerPrecomputed": "precomputed"
+    }
+    assert [df for df in dfs if formats.neuroglancer_opens_volume(df)] == ["neuroglancerPrecomputed"]
+    assert [df for df in dfs if formats.datasource_mags(df).implicit_paths] == ["zarr", "zarr3"]
+    assert [df for df in dfs if formats.datasource_mags(df).locate is not None] == ["zarr", "zarr3", "n5"]
+    assert [df for df in dfs if formats.axis_order(df).rank_dependent] == ["n5"]
