@@ -33,6 +33,7 @@ from .formats.base import (
     LayerSpec,
     MagSpec,
     UriReport,
+    load_json,
 )
 from .levels import LevelView, level_view, read_level
 from .storage import (
@@ -567,11 +568,10 @@ def open_datasource(
             if local.is_dir():
                 local = local / "datasource-properties.json"
         try:
-            doc = json.loads(local.read_text())
+            data = local.read_bytes()
         except OSError as exc:
             raise MalformedMetadataError(str(local), f"cannot read the file ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise MalformedMetadataError(str(local), f"malformed JSON: {exc.msg} at line {exc.lineno}") from None
+        doc = load_json(data, str(local))  # the formats' JSON reader: malformed or too deep is an error
         root = parse_uri(str(local.parent))
     return run_sync(_open_datasource_doc(doc, root, creds))
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 import wk_widget as wk
 from wk_widget.dataset import Dataset
-from wk_widget.errors import IncompatibleLayersError
+from wk_widget.errors import IncompatibleLayersError, MalformedMetadataError
 from wk_widget.formats import parse_uri
 from wk_widget.formats.base import BoundingBox, LayerSpec, MagSpec
 
@@ -137,3 +138,19 @@ def test_bounding_box_is_the_contracts_tuple() -> None:
     top_left, size = ds.layers["a"].bounding_box
     assert (top_left, size) == ((0, 0, 0), (100, 80, 20))
     assert ds.layers["a"].bounding_box == ((0, 0, 0), (100, 80, 20))
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        ('{"dataLayers": [', "malformed JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("\udcff", "not UTF-8"),
+    ],
+)
+def test_open_datasource_reads_a_bad_local_file_as_malformed(tmp_path: Path, text: str, cause: str) -> None:
+    path = tmp_path / "datasource-properties.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(MalformedMetadataError, match=cause) as info:
+        wk.open_datasource(path)
+    assert str(path) in str(info.value)
