@@ -167,12 +167,18 @@ def _xyz_from_n5(
     return out
 
 
-async def _explore_array(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
+async def _attributes_object(ctx: ExploreContext, uri: SourceURI) -> dict[str, Any]:
+    """The folder's attributes.json as a JSON object, else NotThisFormat."""
     attrs = await ctx.fetch_json(uri, ATTRIBUTES)
     if attrs is None:
         raise NotThisFormat("no attributes.json")
     if not isinstance(attrs, dict):
         raise NotThisFormat("attributes.json is not a JSON object")
+    return attrs
+
+
+async def _explore_array(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
+    attrs = await _attributes_object(ctx, uri)
     if "dimensions" not in attrs:
         raise NotThisFormat("attributes.json describes a group, not an array (no dimensions)")
     where = uri.join(ATTRIBUTES).url

@@ -19,6 +19,7 @@ from ..base import (
     NotThisFormat,
 )
 from .explore import (
+    _attributes_object,
     _check_rank,
     _explore_array,
     _layers,
@@ -160,11 +161,7 @@ def _factors(value: Any, where: str) -> list[list[float]]:
 
 
 async def _explore_bdv(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]:
-    attrs = await ctx.fetch_json(uri, ATTRIBUTES)
-    if attrs is None:
-        raise NotThisFormat("no attributes.json")
-    if not isinstance(attrs, dict):
-        raise NotThisFormat("attributes.json is not a JSON object")
+    attrs = await _attributes_object(ctx, uri)
     if "dimensions" in attrs:
         raise NotThisFormat("attributes.json describes an array, not a multiscale group")
     raw = attrs.get("downsamplingFactors", attrs.get("scales"))
