@@ -107,7 +107,7 @@ def neuroglancer_prefixes() -> dict[DataFormat, str]:
 def neuroglancer_opens_volume(data_format: DataFormat) -> bool:
     """Whether Neuroglancer opens `data_format` as one whole volume from the dataset folder
     above a mag (every scale, its own fixed axes), not mag by mag."""
-    return data_format in format_of(data_format).neuroglancer_volume
+    return any(data_format in f.neuroglancer_volume for f in formats())
 
 
 def uri_prefixes() -> dict[str, str]:
