@@ -16,8 +16,8 @@
 Dimension order: N5 lists dimensions fastest first (`dimensions[0]` is x). The reader's
 dims are the N5 dims reversed (3D: (z, y, x), C order): reader axis order {"x": 2, "y": 1,
 "z": 0} for 3D. A datasource counts positions in N5's `dimensions` instead ({"x": 0, "y": 1,
-"z": 2}); `datasource_axes` converts both ways. COSEM transform `axes` are listed in
-that reversed (C) order unless `"ordering": "F"`; BDV `axes`, `resolution` and
+"z": 2}); its axis-order rule (`formats.axis_order("n5")`) converts both ways. COSEM
+transform `axes` are listed in that reversed (C) order unless `"ordering": "F"`; BDV `axes`, `resolution` and
 `downsamplingFactors` are in N5 order.
 
 Blocks: big-endian, header (mode uint16, ndim uint16, ndim x uint32 block dims, and for

@@ -1,14 +1,15 @@
 """WEBKNOSSOS datasets: a `datasource-properties.json` at the root.
 
-Every listed zarr / zarr3 layer is used (and n5 / neuroglancerPrecomputed layers whose
-mags name explicit paths; their readers live in other modules). A mag with a `path`
-resolves relative to the dataset root (an absolute URI is used as is); one without goes
-to `<layer>/<mag>`, where the mag is written `2` when all components are equal and
-`2-2-1` otherwise (as WEBKNOSSOS does; for equal components `2-2-2` is tried next).
-The datasource values win for the layer fields; the arrays' metadata (fetched for all
-mags concurrently) is kept in `MagSpec.array_meta` so that reads need no refetch. N5 mags'
-attributes are fetched too: their rank decides how `axisOrder` counts (see
-`datasource_axes`). `uint24` is WEBKNOSSOS's RGB class: 3 channels of uint8.
+Every listed layer in a data format the registry reads is used. How its mags are found is
+the format's own declaration (`Format.datasource_mags`): zarr / zarr3 mags without a
+`path` go to `<layer>/<mag>`, where the mag is written `2` when all components are equal
+and `2-2-1` otherwise (as WEBKNOSSOS does; for equal components `2-2-2` is tried next);
+n5 / neuroglancerPrecomputed mags need explicit paths. A `path` resolves relative to the
+dataset root (an absolute URI is used as is). The datasource values win for the layer
+fields; the arrays' metadata (fetched for all mags concurrently by the format's locator)
+is kept in `MagSpec.array_meta` so that reads need no refetch. N5 mags' attributes are
+fetched too: their rank decides how `axisOrder` counts (`AxisOrderRule.rank_dependent`).
+`uint24` is WEBKNOSSOS's RGB class: 3 channels of uint8.
 """
 
 from __future__ import annotations
