@@ -12,9 +12,17 @@ from .storage import (
     register_credentials,
 )
 from .storage.retry import set_retry_policy
-from .widget.viewer import Viewer
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The widget pulls in anywidget/ipywidgets; import it only when asked for.
+    if name == "Viewer":
+        from .widget.viewer import Viewer
+
+        return Viewer
+    raise AttributeError(f"module 'wk_widget' has no attribute {name!r}")
 
 
 __all__ = [

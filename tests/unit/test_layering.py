@@ -46,7 +46,10 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 # Work still under way on other branches of issue 12 (xfail, not strict: they pass once it lands).
-HIDDEN_ELSEWHERE: dict[str, str] = {}
+WIDGET_MOVE = "engineer C moves the widget into widget/ and removes its lazy imports (issue 12, C1-C5)"
+HIDDEN_ELSEWHERE = {
+    "wk_widget.__init__": WIDGET_MOVE,  # the lazy `Viewer` line is C's
+}
 SIZE_ELSEWHERE: dict[str, str] = {}
 
 
