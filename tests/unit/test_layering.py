@@ -16,6 +16,8 @@ them, while the link code knows nothing of datasets.)
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +48,6 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 # Work still under way on other branches of issue 12 (xfail, not strict: they pass once it lands).
-WIDGET_MOVE = "engineer C moves the widget into widget/ and removes its lazy imports (issue 12, C1-C5)"
-HIDDEN_ELSEWHERE = {
-    "wk_widget.__init__": WIDGET_MOVE,  # the lazy `Viewer` line is C's
-}
 SIZE_ELSEWHERE: dict[str, str] = {}
 
 
@@ -99,6 +97,19 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
+def _is_lazy_attribute(module: str, parent: ast.AST, func: ast.AST) -> bool:
+    """The top package's module-level `__getattr__` (PEP 562): `wk_widget.Viewer` loads the widget
+    (anywidget, ipywidgets, IPython: +0.7 s, +29 MiB) only when asked for, so the CLI and dask
+    workers do not pay for it. Its imports count as real edges of the graph, and `__init__` is
+    the top layer, so they cannot hide a cycle."""
+    return (
+        module == "wk_widget.__init__"
+        and isinstance(parent, ast.Module)
+        and isinstance(func, ast.FunctionDef)
+        and func.name == "__getattr__"
+    )
+
+
 def _imports(module: str, path: Path) -> list[Import]:
     tree = ast.parse(path.read_text(), str(path))
     is_package = path.name == "__init__.py"
@@ -108,7 +119,8 @@ def _imports(module: str, path: Path) -> list[Import]:
         for child in ast.iter_child_nodes(node):
             why = hidden
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                why = why or f"inside {getattr(child, 'name', 'a lambda')}()"
+                if not _is_lazy_attribute(module, node, child):
+                    why = why or f"inside {getattr(child, 'name', 'a lambda')}()"
             elif isinstance(child, ast.If) and _is_type_checking(child.test):
                 why = why or "under if TYPE_CHECKING"
             if isinstance(child, ast.ImportFrom):
@@ -145,15 +157,7 @@ def test_the_walk_sees_the_package() -> None:
     assert any(i.source == "wk_widget.dataset" and i.target == "wk_widget.levels" for i in IMPORTS)
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=False, reason=HIDDEN_ELSEWHERE[m]))
-        if m in HIDDEN_ELSEWHERE
-        else m
-        for m in MODULES
-    ],
-)
+@pytest.mark.parametrize("module", list(MODULES))
 def test_no_hidden_imports(module: str) -> None:
     hidden = [f"line {i.line}: {i.target} ({i.hidden})" for i in IMPORTS if i.source == module and i.hidden]
     assert not hidden, f"{module} hides imports of the package: {hidden}"
@@ -219,3 +223,20 @@ def test_python_module_size(path: Path) -> None:
 def test_js_module_size(path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_JS_LINES, f"{path.name} has {lines} lines (at most {MAX_JS_LINES}); split it by job"
+
+
+def test_the_widget_loads_only_when_asked_for() -> None:
+    """`import wk_widget` (CLI, dask workers) stays free of anywidget/ipywidgets/IPython;
+    `wk_widget.Viewer` brings them."""
+    code = (
+        "import sys, wk_widget\n"
+        "heavy = ('anywidget', 'ipywidgets', 'IPython')\n"
+        "assert not [m for m in heavy if m in sys.modules], sorted(m for m in heavy if m in sys.modules)\n"
+        "assert wk_widget.Viewer.__name__ == 'Viewer'\n"
+        "assert 'anywidget' in sys.modules\n"
+    )
+    env_path = str(ROOT / "src")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": env_path, "PATH": ""}, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
