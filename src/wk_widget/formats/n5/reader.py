@@ -17,6 +17,7 @@ from ...errors import (
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
 from .._shared import limits as _limits
+from .._shared.bytes_codecs import bounded_decode
 from .._shared.codecs import codec_module
 from ..base import (
     ArrayReader,
@@ -78,24 +79,24 @@ def decode_lz4_blocks(data: Any, expected: int | None = None) -> bytes:
     return b"".join(parts)
 
 
-def _decompressor(compression: dict[str, Any]) -> Decompressor:
+# N5 compression type -> the shared bytes codec (raw and lz4 are N5's own)
+_SHARED_COMPRESSIONS = {"gzip": "gzip", "bzip2": "bz2", "xz": "xz", "blosc": "blosc", "zstd": "zstd"}
+
+
+def _decompressor(compression: dict[str, Any], where: str) -> Decompressor:
+    """Every decompressor stops at the block's declared size (checked against the block
+    size). gzip covers `useZlib` (wbits 47 reads both headers)."""
     kind = compression["type"]
     if kind == "raw":
         return lambda data, expected: data
-    # Every decompressor stops at the block's declared size (checked against the block size).
-    if kind == "gzip":  # gzip or, with useZlib, zlib: wbits 47 accepts both
-        return lambda data, expected: _limits.zlib_bounded(data, expected, 47)
-    if kind == "bzip2":
-        return _limits.bz2_bounded
-    if kind == "xz":
-        return _limits.lzma_bounded
-    if kind == "blosc":
-        return _limits.blosc_bounded
-    if kind == "zstd":
-        return _limits.zstd_bounded
-    if kind == "lz4":
+    if kind == "lz4":  # lz4-java's block framing, N5's own
+        codec_module("imagecodecs", kind, where)
         return decode_lz4_blocks
-    raise ValueError(kind)  # pragma: no cover - parse_attributes rejects it
+    name = _SHARED_COMPRESSIONS.get(kind)
+    decode = bounded_decode(name, where) if name is not None else None
+    if decode is None:  # pragma: no cover - parse_attributes rejects it
+        raise ValueError(kind)
+    return decode
 
 
 class N5Reader(ArrayReader):
@@ -114,10 +115,8 @@ class N5Reader(ArrayReader):
         self._base = path.fs_path.rstrip("/") if not path.query else None
         self._be_dtype = meta.dtype.newbyteorder(">")
         self._swap = not self._be_dtype.isnative and meta.dtype.itemsize > 1
-        kind = meta.compression["type"]
-        if kind in ("blosc", "zstd", "lz4"):  # a missing module: say so now, not per block
-            codec_module("imagecodecs", kind, f"{path.url}/{ATTRIBUTES}")
-        self._decompress = _decompressor(meta.compression)
+        # a missing codec module: said now, not per block
+        self._decompress = _decompressor(meta.compression, f"{path.url}/{ATTRIBUTES}")
         _limits.check_array(self.uri, meta.shape, meta.chunk_shape, meta.dtype.itemsize, "block")
         self._max_block_bytes = _limits.bound(math.prod(meta.chunk_shape) * meta.dtype.itemsize + 4 * meta.ndim + 8)
         self._ndim = meta.ndim

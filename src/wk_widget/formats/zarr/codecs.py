@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,42 +13,9 @@ from ...errors import (
     UnsupportedDataError,
 )
 from .._shared import limits as _limits
+from .._shared.bytes_codecs import BytesDecoder, bytes_decoder
 from .._shared.codecs import codec_module
 from .metadata import ZarrArrayMeta, _malformed
-
-BytesDecoder = Callable[[Any], Any]
-
-
-def _bounded(fn: Any, limit: int) -> BytesDecoder:
-    """A decoder that never produces (or allocates) more than `limit` bytes."""
-    return lambda data: fn(data, limit)
-
-
-def _gzip_decoder(limit: int) -> BytesDecoder:
-    # wbits 47: gzip or zlib headers; every member of a multi-member stream (pigz)
-    return lambda data: _limits.zlib_bounded(data, limit, 47)
-
-
-def _crc32c_decoder(where: str) -> BytesDecoder:
-    # google-crc32c: the implementation zarr-python itself depends on (hardware accelerated)
-    crc32c = codec_module("google_crc32c", "crc32c", where)
-
-    def decode(data: Any) -> Any:
-        return _crc32c_check(crc32c.value, data)
-
-    return decode
-
-
-def _crc32c_check(value: Callable[[Any], int], data: Any) -> Any:
-    view = memoryview(data)
-    if len(view) < 4:
-        raise ValueError("too short for a crc32c checksum")
-    body = view[:-4]
-    stored = int.from_bytes(view[-4:], "little")
-    actual = value(bytes(body))
-    if stored != actual:
-        raise ValueError(f"crc32c checksum mismatch (stored {stored:#010x}, computed {actual:#010x})")
-    return body
 
 
 def _numcodecs_decoder(config: dict[str, Any], where: str, limit: int) -> BytesDecoder:
@@ -69,43 +36,26 @@ def _numcodecs_decoder(config: dict[str, Any], where: str, limit: int) -> BytesD
     return decode
 
 
+# v3 bytes-to-bytes codecs read by the shared table (other names: numcodecs.* or unsupported)
 _V3_BYTES_CODECS = ("gzip", "zstd", "blosc", "crc32c")
-
-
-_IMAGECODECS_CODECS = frozenset({"gzip", "zstd", "blosc"})
+# v2 compressor ids the shared table reads (under its name); the rest go to numcodecs
+_V2_COMPRESSORS = {"gzip": "gzip", "zlib": "gzip", "zstd": "zstd", "blosc": "blosc", "bz2": "bz2", "crc32c": "crc32c"}
 
 
 def _v3_bytes_decoder(name: str, cfg: dict[str, Any], where: str, limit: int) -> BytesDecoder:
-    if name in _IMAGECODECS_CODECS:
-        codec_module("imagecodecs", name, where)  # a missing module: say so now
-    if name == "gzip":
-        return _gzip_decoder(limit)
-    if name == "zstd":
-        return _bounded(_limits.zstd_bounded, limit)
-    if name == "blosc":
-        return _bounded(_limits.blosc_bounded, limit)
-    if name == "crc32c":
-        return _crc32c_decoder(where)
+    if name in _V3_BYTES_CODECS:
+        decoder = bytes_decoder(name, where, limit)
+        assert decoder is not None
+        return decoder
     if name.startswith("numcodecs."):
         return _v2_bytes_decoder({"id": name[len("numcodecs."):], **cfg}, where, limit)
     raise UnsupportedDataError(where, f"unsupported codec {name!r}")
 
 
 def _v2_bytes_decoder(config: dict[str, Any], where: str, limit: int) -> BytesDecoder:
-    cid = config.get("id")
-    if cid in _IMAGECODECS_CODECS:
-        codec_module("imagecodecs", str(cid), where)
-    if cid in ("gzip", "zlib"):
-        return _gzip_decoder(limit)
-    if cid == "zstd":
-        return _bounded(_limits.zstd_bounded, limit)
-    if cid == "blosc":
-        return _bounded(_limits.blosc_bounded, limit)
-    if cid == "bz2":
-        return _bounded(_limits.bz2_bounded, limit)
-    if cid == "crc32c":
-        return _crc32c_decoder(where)
-    return _numcodecs_decoder(config, where, limit)
+    name = _V2_COMPRESSORS.get(str(config.get("id")))
+    decoder = bytes_decoder(name, where, limit) if name is not None else None
+    return decoder if decoder is not None else _numcodecs_decoder(config, where, limit)
 
 
 class ChunkDecoder:
