@@ -9,21 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import (
-    CorruptChunkError,
-    RemoteDatasetError,
-    SourceNotFoundError,
-)
-from ...storage import RequestMeter, SourceURI, Storage
-from ...storage._loop import gather_or_cancel
+from ...errors import SourceNotFoundError
+from ...storage import SourceURI, Storage
 from .._shared import limits as _limits
 from .._shared.bytes_codecs import bounded_decode
 from .._shared.codecs import codec_module
-from ..base import (
-    ArrayReader,
-    MagSpec,
-    load_json,
-)
+from .._shared.reader_base import ChunkReaderBase
+from ..base import MagSpec, load_json
 from .metadata import ATTRIBUTES, N5ArrayMeta, parse_attributes
 
 Decompressor = Callable[[Any, int], Any]  # (payload, expected bytes) -> bytes-like
@@ -99,26 +91,30 @@ def _decompressor(compression: dict[str, Any], where: str) -> Decompressor:
     return decode
 
 
-class N5Reader(ArrayReader):
-    """Reads blocks of one N5 dataset; dims are the N5 dims reversed (C order)."""
+class N5Reader(ChunkReaderBase):
+    """Reads blocks of one N5 dataset; dims are the N5 dims reversed (C order).
+
+    Edge blocks are stored smaller (n5-java clips them) or larger (tensorstore writes full
+    edge blocks): the base keeps the overlap and fills the rest."""
+
+    decode_what = "N5 block"
 
     def __init__(self, storage: Storage, path: SourceURI, meta: N5ArrayMeta) -> None:
-        self.uri = path.url
+        super().__init__(
+            storage,
+            path,
+            shape=meta.shape,
+            chunk_shape=meta.chunk_shape,
+            dtype=meta.dtype,
+            fill_value=meta.dtype.type(0),
+            max_chunk_bytes=_limits.bound(math.prod(meta.chunk_shape) * meta.dtype.itemsize + 4 * meta.ndim + 8),
+            what="block",
+        )
         self.meta = meta
-        self.shape = meta.shape
-        self.chunk_shape = meta.chunk_shape
-        self.grid_origin = (0,) * meta.ndim
-        self.dtype = meta.dtype
-        self.fill_value = meta.dtype.type(0)
-        self._storage = storage
-        self._path = path
-        self._base = path.fs_path.rstrip("/") if not path.query else None
         self._be_dtype = meta.dtype.newbyteorder(">")
         self._swap = not self._be_dtype.isnative and meta.dtype.itemsize > 1
         # a missing codec module: said now, not per block
         self._decompress = _decompressor(meta.compression, f"{path.url}/{ATTRIBUTES}")
-        _limits.check_array(self.uri, meta.shape, meta.chunk_shape, meta.dtype.itemsize, "block")
-        self._max_block_bytes = _limits.bound(math.prod(meta.chunk_shape) * meta.dtype.itemsize + 4 * meta.ndim + 8)
         self._ndim = meta.ndim
         self._head = struct.Struct(f">HH{meta.ndim}I")
 
@@ -132,47 +128,13 @@ class N5Reader(ArrayReader):
         """Block path below the dataset: grid position in N5 order (`x/y/z`)."""
         return "/".join(str(int(c)) for c in reversed(coord))
 
-    def _key_path(self, key: str) -> str:
-        if self._base is not None:
-            return f"{self._base}/{key}"
-        return self._path.join(key).fs_path
+    def chunk_key(self, coord: tuple[int, ...]) -> str:
+        return self.block_key(coord)
 
     def chunk_key_uri(self, coord: tuple[int, ...]) -> str:
         return f"{self.uri}/{self.block_key(coord)}"
 
-    async def fetch(
-        self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter] = ()
-    ) -> list[bytes | None]:
-        if not coords:
-            return []
-        get = self._storage.get
-        cap = self._max_block_bytes
-        return await gather_or_cancel(
-            *(get(self._key_path(self.block_key(c)), meters=meters, max_bytes=cap) for c in coords)
-        )
-
-    def decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
-        try:
-            arr = self._decode(data)
-        except RemoteDatasetError:
-            raise
-        except Exception as exc:  # every codec or layout failure is a corrupt chunk
-            raise CorruptChunkError(
-                self.chunk_key_uri(coord), f"cannot decode N5 block: {exc}"
-            ) from None
-        extent = self.chunk_extent(coord)
-        if arr.shape == extent:
-            return arr
-        # The block is stored smaller (n5-java clips edge blocks) or larger (tensorstore
-        # writes full edge blocks): keep the overlap, fill the rest.
-        overlap = tuple(slice(0, min(a, e)) for a, e in zip(arr.shape, extent, strict=True))
-        if all(a >= e for a, e in zip(arr.shape, extent, strict=True)):
-            return arr[overlap]
-        out = np.zeros(extent, dtype=self.dtype)
-        out[overlap] = arr[overlap]
-        return out
-
-    def _decode(self, data: bytes) -> np.ndarray:
+    def _decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
         head = self._head
         if len(data) < head.size:
             raise ValueError(f"{len(data)} bytes, too short for the block header")

@@ -4,56 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ...errors import (
-    CorruptChunkError,
-    LimitExceededError,
-    RemoteDatasetError,
-    SourceNotFoundError,
-)
+from ...errors import CorruptChunkError, LimitExceededError, SourceNotFoundError
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
 from .._shared import limits as _limits
-from .._shared.ranges import COALESCE_GAP, coalesce_ranges
-from ..base import (
-    ArrayReader,
-    MagSpec,
-    load_json,
-)
+from .._shared.cache import LRU, SingleFlight, cached_load
+from .._shared.ranges import COALESCE_GAP
+from .._shared.reader_base import ChunkReaderBase
+from .._shared.shard_index import chunk_ranges, read_chunks, read_range
+from ..base import MagSpec, load_json
 from .codecs import _compile
 from .metadata import EMPTY_INDEX_ENTRY, ZarrArrayMeta, parse_array_meta
 
 INDEX_CACHE_ENTRIES = 4096
-
-
 INDEX_CACHE_BYTES = 256 * 1024 * 1024
 
 
-_MISSING = object()
+def _index_nbytes(index: np.ndarray | None) -> int:
+    return index.nbytes if index is not None else 0
 
 
-class ZarrArrayReader(ArrayReader):
+class ZarrArrayReader(ChunkReaderBase):
     """Reads chunks of one Zarr v2/v3 array; for sharded arrays the unit is the inner chunk."""
 
     def __init__(self, storage: Storage, path: SourceURI, meta: ZarrArrayMeta) -> None:
-        self.uri = path.url
-        self.meta = meta
-        self.shape = meta.shape
-        self.chunk_shape = meta.read_shape
-        self.grid_origin = (0,) * meta.ndim
-        self.dtype = meta.dtype
-        self.fill_value = meta.fill_value
-        self._storage = storage
-        self._path = path
-        self._base = path.fs_path.rstrip("/") if not path.query else None
-        _limits.check_array(self.uri, meta.shape, meta.read_shape, meta.dtype.itemsize)
         nbytes = math.prod(meta.read_shape) * meta.dtype.itemsize
-        self._max_chunk_bytes = _limits.bound(nbytes) * (8 if getattr(meta, "filters", None) else 1)
+        super().__init__(
+            storage,
+            path,
+            shape=meta.shape,
+            chunk_shape=meta.read_shape,
+            dtype=meta.dtype,
+            fill_value=meta.fill_value,
+            max_chunk_bytes=_limits.bound(nbytes) * (8 if getattr(meta, "filters", None) else 1),
+        )
+        self.meta = meta
         compiled = _compile(meta, self.uri)
         if compiled.index_size is not None and compiled.index_size > _limits.MAX_CHUNK_BYTES // 16:
             raise LimitExceededError(self.uri, f"shard index of {compiled.index_size} bytes; too many chunks per shard")
@@ -63,21 +53,19 @@ class ZarrArrayReader(ArrayReader):
         self._cps = compiled.chunks_per_shard
         self._sharded = compiled.index_decoder is not None
         self._index_at_end = meta.sharding is not None and meta.sharding.index_location == "end"
-        self._index_cache: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._index_cache_bytes = 0
-        self._index_pending: dict[tuple[int, ...], asyncio.Future[Any]] = {}
+        self._index_cache: LRU[tuple[int, ...], np.ndarray | None] = LRU(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES)
+        self._index_loads: SingleFlight[tuple[int, ...], np.ndarray | None] = SingleFlight()
 
     def __repr__(self) -> str:
         return f"ZarrArrayReader({self.uri!r}, v{self.meta.zarr_format}, shape={self.shape}, chunks={self.chunk_shape})"
 
     # -- keys ------------------------------------------------------------------------
-    def _key_path(self, key: str) -> str:
-        if self._base is not None:
-            return f"{self._base}/{key}"
-        return self._path.join(key).fs_path
+    @property
+    def sharded(self) -> bool:
+        return self._sharded
 
-    def _key_url(self, key: str) -> str:
-        return self._path.join(key).url
+    def chunk_key(self, coord: tuple[int, ...]) -> str:
+        return self.meta.chunk_key(coord)
 
     def _shard_of(self, coord: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         shard = tuple(c // k for c, k in zip(coord, self._cps, strict=True))
@@ -90,15 +78,10 @@ class ZarrArrayReader(ArrayReader):
             return f"{self._key_url(self.meta.chunk_key(shard))} (inner chunk {list(inner)})"
         return self._key_url(self.meta.chunk_key(coord))
 
-    # -- fetching --------------------------------------------------------------------
-    async def fetch(self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter] = ()) -> list[bytes | None]:
-        if not coords:
-            return []
-        if not self._sharded:
-            get = self._storage.get
-            key = self.meta.chunk_key
-            cap = self._max_chunk_bytes
-            return await gather_or_cancel(*(get(self._key_path(key(c)), meters=meters, max_bytes=cap) for c in coords))
+    # -- fetching (sharded) ----------------------------------------------------------
+    async def _fetch_sharded(
+        self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter]
+    ) -> list[bytes | None]:
         out: list[bytes | None] = [None] * len(coords)
         groups: dict[tuple[int, ...], list[tuple[int, int]]] = {}
         cps = self._cps
@@ -122,90 +105,42 @@ class ZarrArrayReader(ArrayReader):
         index = await self._shard_index(shard, meters)
         if index is None:
             return
-        ranges: list[tuple[int, int, int]] = []
-        for i, linear in items:
+        url = self._key_url(self.meta.chunk_key(shard))
+        cap = self._max_chunk_bytes
+
+        def entry(linear: int) -> tuple[int, int] | None:
             offset, nbytes = int(index[linear, 0]), int(index[linear, 1])
-            if offset == EMPTY_INDEX_ENTRY or nbytes == EMPTY_INDEX_ENTRY:
-                continue
-            if nbytes > self._max_chunk_bytes:
-                raise CorruptChunkError(
-                    self._key_url(self.meta.chunk_key(shard)),
-                    f"shard index names a chunk of {nbytes} bytes, more than the {self._max_chunk_bytes} its shape allows for",
-                )
-            ranges.append((offset, nbytes, i))
+            return None if offset == EMPTY_INDEX_ENTRY or nbytes == EMPTY_INDEX_ENTRY else (offset, nbytes)
+
+        ranges = chunk_ranges(
+            ((i, entry(linear)) for i, linear in items),
+            cap,
+            url,
+            lambda n: f"shard index names a chunk of {n} bytes, more than the {cap} its shape allows for",
+        )
         if not ranges:
             return
-        batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
-        path = self._key_path(self.meta.chunk_key(shard))
-        await gather_or_cancel(*(self._fetch_batch(path, shard, b, out, meters) for b in batches))
 
-    async def _fetch_batch(
-        self,
-        path: str,
-        shard: tuple[int, ...],
-        batch: tuple[int, int, list[tuple[int, int, int]]],
-        out: list[bytes | None],
-        meters: Sequence[RequestMeter],
-    ) -> None:
-        start, end, members = batch
-        data = await self._storage.get_range(path, start, end - start, meters=meters)
-        if data is None:
-            return
-        if len(data) > end - start:  # a server that ignores Range sent the whole shard
-            data = data[start:end]
-        if len(data) < end - start:
-            raise CorruptChunkError(
-                self._key_url(self.meta.chunk_key(shard)),
-                f"shard is shorter than its index says (bytes {start}..{end} requested, {len(data)} received)",
+        def short(start: int, end: int, received: int) -> CorruptChunkError:
+            return CorruptChunkError(
+                url, f"shard is shorter than its index says (bytes {start}..{end} requested, {received} received)"
             )
-        if len(members) == 1 and members[0][1] == len(data):
-            out[members[0][2]] = bytes(data)
-            return
-        view = memoryview(data)
-        for offset, nbytes, i in members:
-            out[i] = bytes(view[offset - start : offset - start + nbytes])
+
+        path = self._key_path(self.meta.chunk_key(shard))
+        await read_chunks(self._storage, path, ranges, out, meters, short, gap=COALESCE_GAP)
 
     async def _shard_index(self, shard: tuple[int, ...], meters: Sequence[RequestMeter]) -> Any:
-        cached = self._index_cache.get(shard, _MISSING)
-        if cached is not _MISSING:
-            self._index_cache.move_to_end(shard)
-            return cached
-        future = self._index_pending.get(shard)
-        if future is None:
-            future = asyncio.ensure_future(self._load_index(shard, meters))
-            self._index_pending[shard] = future
-
-            def done(f: asyncio.Future[Any], shard: tuple[int, ...] = shard) -> None:
-                self._index_pending.pop(shard, None)
-                if not f.cancelled() and f.exception() is None:
-                    self._remember_index(shard, f.result())
-
-            future.add_done_callback(done)
-        return await asyncio.shield(future)
-
-    def _remember_index(self, shard: tuple[int, ...], index: Any) -> None:
-        if shard in self._index_cache:
-            return
-        self._index_cache[shard] = index
-        self._index_cache_bytes += index.nbytes if index is not None else 0
-        while self._index_cache and (
-            len(self._index_cache) > INDEX_CACHE_ENTRIES or self._index_cache_bytes > INDEX_CACHE_BYTES
-        ):
-            _, old = self._index_cache.popitem(last=False)
-            self._index_cache_bytes -= old.nbytes if old is not None else 0
+        """The shard's index (cached; one read however many ask at once), None: no shard."""
+        return await cached_load(
+            self._index_cache, self._index_loads, shard, lambda: self._load_index(shard, meters), _index_nbytes
+        )
 
     async def _load_index(self, shard: tuple[int, ...], meters: Sequence[RequestMeter]) -> np.ndarray | None:
         key = self.meta.chunk_key(shard)
-        path = self._key_path(key)
         size = self._index_size
-        if self._index_at_end:
-            data = await self._storage.get_range(path, -size, None, meters=meters)
-        else:
-            data = await self._storage.get_range(path, 0, size, meters=meters)
+        data = await read_range(self._storage, self._key_path(key), 0, size, meters, suffix=self._index_at_end)
         if data is None:
             return None
-        if len(data) > size:  # a server that ignores Range sent the whole shard
-            data = data[-size:] if self._index_at_end else data[:size]
         if len(data) != size:
             raise CorruptChunkError(self._key_url(key), f"shard index has {len(data)} bytes, expected {size}")
         assert self._index_decoder is not None
@@ -216,18 +151,8 @@ class ZarrArrayReader(ArrayReader):
         return np.ascontiguousarray(index).reshape(-1, 2)
 
     # -- decoding --------------------------------------------------------------------
-    def decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
-        try:
-            arr = self._decode_chunk(data)
-        except RemoteDatasetError:
-            raise
-        except Exception as exc:
-            raise CorruptChunkError(self.chunk_key_uri(coord), f"cannot decode chunk: {exc}") from None
-        extent = self.chunk_extent(coord)
-        if arr.shape != extent:
-            # a copy, so that the edge chunk does not pin (and under-report) the full buffer
-            arr = arr[tuple(slice(0, e) for e in extent)].copy()
-        return arr
+    def _decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
+        return self._decode_chunk(data)
 
 
 async def fetch_array_meta(storage: Storage, path: SourceURI, data_format: str | None = None) -> ZarrArrayMeta:
