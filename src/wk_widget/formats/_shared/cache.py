@@ -118,5 +118,5 @@ async def cached_load(
     """`key`'s value from the LRU, else loaded once (however many ask at once) and kept."""
     cached = lru.get(key)
     if cached is not MISSING:
-        return cached  # type: ignore[no-any-return]
+        return cached
     return await flights.get(key, load, lambda value: lru.put(key, value, nbytes(value)))

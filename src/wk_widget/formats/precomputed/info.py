@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -43,13 +43,7 @@ INDEX_CACHE_ENTRIES = 8192  # minishard indices and shard-index entries kept per
 INDEX_CACHE_BYTES = 128 * 1024 * 1024
 
 
-_MISSING: Any = object()
-
-
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -5,81 +5,38 @@ from __future__ import annotations
 import asyncio
 import math
 import zlib
-from collections import OrderedDict
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Sequence
+from functools import partial
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from ...errors import (
-    CorruptChunkError,
-    RemoteDatasetError,
-    SourceNotFoundError,
-)
+from ...errors import CorruptChunkError, SourceNotFoundError
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
 from .._shared import limits as _limits
+from .._shared.cache import LRU, MISSING, SingleFlight, cached_load
 from .._shared.codecs import codec_module, imagecodecs_codec
 from .._shared.compresso import decode_compresso
 from .._shared.murmur import hash64_uint64
-from .._shared.ranges import COALESCE_GAP, coalesce_ranges
-from ..base import (
-    ArrayReader,
-    MagSpec,
-    load_json,
-)
+from .._shared.ranges import COALESCE_GAP
+from .._shared.reader_base import ChunkReaderBase
+from .._shared.shard_index import chunk_ranges, read_chunks, read_range
+from ..base import MagSpec, load_json
 from .cseg import _Bad, validate_compressed_segmentation
 from .info import (
     _CODEC_MODULES,
     _GZIP_MAGIC,
     _INFO,
-    _MISSING,
     INDEX_CACHE_BYTES,
     INDEX_CACHE_ENTRIES,
     PrecomputedScale,
-    T,
     parse_info,
 )
 from .sharding import _MortonEncoder
 
-
-class _LRU:
-    """A small bounded LRU cache (entries and bytes)."""
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
-        self._bytes = 0
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
-
-    def get(self, key: Any) -> Any:
-        item = self._data.get(key)
-        if item is None:
-            return _MISSING
-        self._data.move_to_end(key)
-        return item[0]
-
-    def put(self, key: Any, value: Any, nbytes: int = 0) -> None:
-        old = self._data.pop(key, None)
-        if old is not None:
-            self._bytes -= old[1]
-        self._data[key] = (value, nbytes)
-        self._bytes += nbytes
-        while self._data and (len(self._data) > self._max_entries or self._bytes > self._max_bytes):
-            _, (_, size) = self._data.popitem(last=False)
-            self._bytes -= size
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 _MAX_MINISHARD_INDEX = 64 << 20
-
-
-async def _gather_all(aws: Iterable[Awaitable[T]]) -> list[T]:
-    """asyncio.gather whose first error cancels the others (no orphaned retries)."""
-    return await gather_or_cancel(*aws)
 
 
 class _MinishardIndex:
@@ -99,28 +56,33 @@ class _MinishardIndex:
         return None
 
 
-class PrecomputedReader(ArrayReader):
+def _minishard_nbytes(index: _MinishardIndex | None) -> int:
+    return index.nbytes + 64 if index is not None else 0
+
+
+class PrecomputedReader(ChunkReaderBase):
     """Reads chunks of one precomputed scale; dims (x, y, z, c), absolute coordinates."""
 
     def __init__(self, storage: Storage, path: SourceURI, scale: PrecomputedScale) -> None:
-        self.uri = path.url
+        chunk_shape = (*scale.chunk_size, scale.num_channels)
+        super().__init__(
+            storage,
+            path,
+            shape=scale.shape,
+            chunk_shape=chunk_shape,
+            dtype=scale.dtype,
+            fill_value=scale.dtype.type(0),
+            grid_origin=(*scale.voxel_offset, 0),
+            # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
+            max_chunk_bytes=2 * _limits.bound(math.prod(chunk_shape) * scale.dtype.itemsize),
+        )
         self.scale = scale
-        self.shape = scale.shape
-        self.chunk_shape = (*scale.chunk_size, scale.num_channels)
-        self.grid_origin = (*scale.voxel_offset, 0)
-        self.dtype = scale.dtype
-        self.fill_value = self.dtype.type(0)
-        self._storage = storage
-        self._path = path
-        self._base = path.fs_path.rstrip("/") if not path.query else None
+        self.decode_what = f"{scale.encoding} chunk"
         self._le_dtype = scale.dtype.newbyteorder("<")
         self._grid = scale.grid_shape
         self._sharding = scale.sharding
         self._encoding = scale.encoding
         self._codec = _codec_for(scale.encoding, f"{path.url}/info")
-        _limits.check_array(self.uri, self.shape, self.chunk_shape, self.dtype.itemsize)
-        # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
-        self._max_chunk_bytes = 2 * _limits.bound(math.prod(self.chunk_shape) * self.dtype.itemsize)
         if scale.sharding is not None:
             sh = scale.sharding
             self._morton = _MortonEncoder(self._grid)
@@ -128,10 +90,12 @@ class PrecomputedReader(ArrayReader):
             self._shard_mask = (1 << sh.shard_bits) - 1
             self._shard_digits = -(-sh.shard_bits // 4)
             self._index_end = 16 << sh.minishard_bits
-            self._entries = _LRU(INDEX_CACHE_ENTRIES * 4, INDEX_CACHE_BYTES // 8)
-            self._minishards = _LRU(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES)
-            self._pending: dict[tuple[str, str, int], asyncio.Future[Any]] = {}
-            self._tasks: set[asyncio.Future[Any]] = set()
+            # shard-index entries ((name, minishard) -> [start, end); (name, -1): no shard)
+            self._entries: LRU[tuple[str, int], tuple[int, int] | None] = LRU(
+                INDEX_CACHE_ENTRIES * 4, INDEX_CACHE_BYTES // 8
+            )
+            self._minishards: LRU[tuple[str, str, int], _MinishardIndex | None] = LRU(INDEX_CACHE_ENTRIES, INDEX_CACHE_BYTES)
+            self._loads: SingleFlight[tuple[str, str, int], Any] = SingleFlight()
             self._gzip_data = sh.data_encoding == "gzip"
         else:
             self._gzip_data = False
@@ -143,10 +107,9 @@ class PrecomputedReader(ArrayReader):
         )
 
     # -- keys ------------------------------------------------------------------------
-    def _key_path(self, key: str) -> str:
-        if self._base is not None:
-            return f"{self._base}/{key}"
-        return self._path.join(key).fs_path
+    @property
+    def sharded(self) -> bool:
+        return self._sharding is not None
 
     def chunk_name(self, coord: Sequence[int]) -> str:
         """Unsharded file name of a chunk: `x0-x1_y0-y1_z0-z1` in absolute coordinates."""
@@ -156,6 +119,9 @@ class PrecomputedReader(ArrayReader):
             end = min(begin + self.chunk_shape[i], self.shape[i])
             parts.append(f"{begin}-{end}")
         return "_".join(parts)
+
+    def chunk_key(self, coord: tuple[int, ...]) -> str | None:
+        return self.chunk_name(coord) if self._in_grid(coord) else None
 
     def chunk_id(self, coord: Sequence[int]) -> int:
         """Sharded chunk id: the compressed Morton code of the grid position."""
@@ -182,21 +148,10 @@ class PrecomputedReader(ArrayReader):
         g = self._grid
         return 0 <= coord[0] < g[0] and 0 <= coord[1] < g[1] and 0 <= coord[2] < g[2]
 
-    # -- fetching --------------------------------------------------------------------
-    async def fetch(
-        self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter] = ()
+    # -- fetching (sharded) ----------------------------------------------------------
+    async def _fetch_sharded(
+        self, coords: Sequence[tuple[int, ...]], meters: Sequence[RequestMeter]
     ) -> list[bytes | None]:
-        if not coords:
-            return []
-        if self._sharding is None:
-            get = self._storage.get
-            cap = self._max_chunk_bytes
-            return await _gather_all(
-                get(self._key_path(self.chunk_name(c)), meters=meters, max_bytes=cap)
-                if self._in_grid(c)
-                else _none()
-                for c in coords
-            )
         out: list[bytes | None] = [None] * len(coords)
         groups: dict[int, list[tuple[int, int, int]]] = {}
         for i, coord in enumerate(coords):
@@ -205,9 +160,7 @@ class PrecomputedReader(ArrayReader):
             cid = self._morton(coord)
             shard, minishard = self.shard_and_minishard(cid)
             groups.setdefault(shard, []).append((i, minishard, cid))
-        await _gather_all(
-            self._fetch_in_shard(s, items, out, meters) for s, items in groups.items()
-        )
+        await gather_or_cancel(*(self._fetch_in_shard(s, items, out, meters) for s, items in groups.items()))
         return out
 
     async def _fetch_in_shard(
@@ -226,72 +179,22 @@ class PrecomputedReader(ArrayReader):
             entry = entries[m]
             if entry is not None and entry[1] > entry[0]:  # an empty range: no chunks
                 wanted.append((m, entry))
-        indices = await _gather_all(
-            self._minishard_index(name, path, m, e, meters) for m, e in wanted
-        )
+        indices = await gather_or_cancel(*(self._minishard_index(name, path, m, e, meters) for m, e in wanted))
         by_minishard = {m: index for (m, _), index in zip(wanted, indices, strict=True)}
-        ranges: list[tuple[int, int, int]] = []
-        for i, minishard, cid in items:
+
+        def lookup(minishard: int, cid: int) -> tuple[int, int] | None:
             index = by_minishard.get(minishard)
-            if index is None:
-                continue
-            found = index.lookup(cid)
-            if found is not None:
-                if found[1] > self._max_chunk_bytes:
-                    raise CorruptChunkError(
-                        f"{self.uri}/{name}", f"minishard index names a chunk of {found[1]} bytes; refused"
-                    )
-                ranges.append((found[0], found[1], i))
-        if not ranges:
-            return
-        batches = coalesce_ranges(ranges, gap=COALESCE_GAP)
-        await _gather_all(self._fetch_batch(path, b, out, meters) for b in batches)
+            return None if index is None else index.lookup(cid)
 
-    async def _fetch_batch(
-        self,
-        path: str,
-        batch: tuple[int, int, list[tuple[int, int, int]]],
-        out: list[bytes | None],
-        meters: Sequence[RequestMeter],
-    ) -> None:
-        start, end, members = batch
-        data = await self._storage.get_range(path, start, end - start, meters=meters)
-        if data is None:
-            return
-        if len(members) == 1 and members[0][1] == len(data):
-            out[members[0][2]] = bytes(data)
-            return
-        view = memoryview(data)
-        # A short answer (truncated shard) gives short chunks, which decode() reports.
-        for offset, nbytes, i in members:
-            out[i] = bytes(view[offset - start : offset - start + nbytes])
-
-    def _shared(self, key: tuple[str, str, int], factory: Any) -> asyncio.Future[Any]:
-        """One in-flight load per key, shared by concurrent callers, run as its own task
-        (a cancelled caller does not cancel what others wait for)."""
-        future = self._pending.get(key)
-        if future is None:
-            future = self._spawn(factory())
-            self._pending[key] = future
-
-            def forget(f: asyncio.Future[Any], key: tuple[str, str, int] = key) -> None:
-                if self._pending.get(key) is f:
-                    del self._pending[key]
-
-            future.add_done_callback(forget)
-        return future
-
-    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-
-        def done(f: asyncio.Future[Any]) -> None:
-            self._tasks.discard(f)
-            if not f.cancelled():
-                f.exception()  # retrieved here; awaiting callers still see it
-
-        task.add_done_callback(done)
-        return task
+        ranges = chunk_ranges(
+            ((i, lookup(m, cid)) for i, m, cid in items),
+            self._max_chunk_bytes,
+            f"{self.uri}/{name}",
+            lambda n: f"minishard index names a chunk of {n} bytes; refused",
+        )
+        if ranges:
+            # A short answer (truncated shard) gives short chunks, which decode() reports.
+            await read_chunks(self._storage, path, ranges, out, meters, gap=COALESCE_GAP)
 
     async def _shard_index_entries(
         self, name: str, path: str, minishards: list[int], meters: Sequence[RequestMeter]
@@ -299,16 +202,16 @@ class PrecomputedReader(ArrayReader):
         """Shard-index entries (absolute [start, end) of each minishard index), None when
         the shard does not exist. Entries of nearby minishards share one range request."""
         result: dict[int, tuple[int, int] | None] = {}
-        if self._entries.get((name, -1)) is not _MISSING:  # the shard file does not exist
+        if self._entries.get((name, -1)) is not MISSING:  # the shard file does not exist
             return dict.fromkeys(minishards)
         waiting: dict[int, asyncio.Future[Any]] = {}
         missing: list[int] = []
         for m in minishards:
             cached = self._entries.get((name, m))
-            if cached is not _MISSING:
+            if cached is not MISSING:
                 result[m] = cached
                 continue
-            future = self._pending.get(("entry", name, m))
+            future = self._loads.pending(("entry", name, m))
             if future is not None:
                 waiting[m] = future
             else:
@@ -321,11 +224,9 @@ class PrecomputedReader(ArrayReader):
                 else:
                     runs.append([m])
             for run in runs:
-                load = self._spawn(self._load_entries(name, path, run, meters))
+                load = self._loads.spawn(self._load_entries(name, path, run, meters))
                 for m in run:
-                    waiting[m] = self._shared(
-                        ("entry", name, m), lambda load=load, m=m: _pick(load, m)
-                    )
+                    waiting[m] = self._loads.future(("entry", name, m), partial(_pick, load, m))
         for m, future in waiting.items():
             result[m] = await asyncio.shield(future)
         return result
@@ -334,9 +235,7 @@ class PrecomputedReader(ArrayReader):
         self, name: str, path: str, run: list[int], meters: Sequence[RequestMeter]
     ) -> dict[int, tuple[int, int] | None]:
         first, last = run[0], run[-1]
-        data = await self._storage.get_range(
-            path, first * 16, (last - first + 1) * 16, meters=meters
-        )
+        data = await read_range(self._storage, path, first * 16, (last - first + 1) * 16, meters)
         out: dict[int, tuple[int, int] | None] = {}
         if data is None:
             self._entries.put((name, -1), None, 16)  # remembered: no more requests for it
@@ -350,9 +249,7 @@ class PrecomputedReader(ArrayReader):
         for m in run:
             s, e = int(table[m - first, 0]), int(table[m - first, 1])
             if e < s:
-                raise CorruptChunkError(
-                    f"{self.uri}/{name}", f"shard index entry {m} has end {e} < start {s}"
-                )
+                raise CorruptChunkError(f"{self.uri}/{name}", f"shard index entry {m} has end {e} < start {s}")
             entry = (self._index_end + s, self._index_end + e)
             out[m] = entry
             self._entries.put((name, m), entry, 16)
@@ -366,14 +263,14 @@ class PrecomputedReader(ArrayReader):
         entry: tuple[int, int],
         meters: Sequence[RequestMeter],
     ) -> _MinishardIndex | None:
-        cached = self._minishards.get((name, minishard))
-        if cached is not _MISSING:
-            return cached
-        future = self._shared(
+        """A minishard's index (cached; one read however many ask at once)."""
+        return await cached_load(
+            self._minishards,
+            self._loads,
             ("minishard", name, minishard),
             lambda: self._load_minishard(name, path, minishard, entry, meters),
+            _minishard_nbytes,
         )
-        return await asyncio.shield(future)
 
     async def _load_minishard(
         self,
@@ -387,7 +284,7 @@ class PrecomputedReader(ArrayReader):
         where = f"{self.uri}/{name}"
         if end - start > _MAX_MINISHARD_INDEX:
             raise CorruptChunkError(where, f"minishard index {minishard} claims {end - start} bytes; refused")
-        data = await self._storage.get_range(path, start, end - start, meters=meters)
+        data = await read_range(self._storage, path, start, end - start, meters)
         if data is None:
             return None
         if len(data) != end - start:
@@ -397,13 +294,9 @@ class PrecomputedReader(ArrayReader):
             if self._sharding.minishard_index_encoding == "gzip":
                 data = _limits.zlib_bounded(data, _MAX_MINISHARD_INDEX, 47)
         except (zlib.error, ValueError) as exc:
-            raise CorruptChunkError(
-                where, f"cannot decompress minishard index {minishard}: {exc}"
-            ) from None
+            raise CorruptChunkError(where, f"cannot decompress minishard index {minishard}: {exc}") from None
         if len(data) % 24:
-            raise CorruptChunkError(
-                where, f"minishard index {minishard} has {len(data)} bytes, not a multiple of 24"
-            )
+            raise CorruptChunkError(where, f"minishard index {minishard} has {len(data)} bytes, not a multiple of 24")
         table = np.frombuffer(data, dtype="<u8").reshape(3, -1)
         ids = np.cumsum(table[0], dtype=np.uint64)
         sizes = table[2].astype(np.uint64)
@@ -416,33 +309,22 @@ class PrecomputedReader(ArrayReader):
         if len(ids) > 1 and not bool((ids[1:] >= ids[:-1]).all()):
             order = np.argsort(ids, kind="stable")
             ids, starts, sizes = ids[order], starts[order], sizes[order]
-        index = _MinishardIndex(ids, starts, sizes)
-        self._minishards.put((name, minishard), index, index.nbytes + 64)
-        return index
+        return _MinishardIndex(ids, starts, sizes)
 
     # -- decoding --------------------------------------------------------------------
-    def decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
+    def _decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:
         extent = self.chunk_extent(coord)
-        try:
-            if self._gzip_data:
-                data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
-            encoding = self._encoding
-            if encoding == "raw":
-                arr = self._decode_raw(data, extent)
-            elif encoding == "compressed_segmentation":
-                arr = self._decode_cseg(data, extent)
-            elif encoding == "compresso":
-                assert self._codec is not None
-                arr = decode_compresso(self._codec, data, extent, self.dtype, self.chunk_shape)
-            else:
-                arr = self._decode_image(data, extent)
-        except RemoteDatasetError:
-            raise
-        except Exception as exc:  # every codec failure is a corrupt chunk
-            raise CorruptChunkError(
-                self.chunk_key_uri(coord), f"cannot decode {self._encoding} chunk: {exc}"
-            ) from None
-        return arr
+        if self._gzip_data:
+            data = _limits.zlib_bounded(data, self._max_chunk_bytes, 47)
+        encoding = self._encoding
+        if encoding == "raw":
+            return self._decode_raw(data, extent)
+        if encoding == "compressed_segmentation":
+            return self._decode_cseg(data, extent)
+        if encoding == "compresso":
+            assert self._codec is not None
+            return decode_compresso(self._codec, data, extent, self.dtype, self.chunk_shape)
+        return self._decode_image(data, extent)
 
     def _decode_raw(self, data: bytes, extent: tuple[int, ...]) -> np.ndarray:
         itemsize = self.dtype.itemsize
@@ -538,10 +420,6 @@ def _codec_for(encoding: str, where: str) -> ModuleType | None:
     if imagecodec is not None:
         return imagecodecs_codec(imagecodec, encoding, where)
     return codec_module(module, encoding, where)
-
-
-async def _none() -> None:
-    return None
 
 
 async def _pick(load: Awaitable[dict[int, Any]], key: int) -> Any:
