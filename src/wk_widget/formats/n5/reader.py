@@ -100,16 +100,9 @@ class N5Reader(ChunkReaderBase):
     decode_what = "N5 block"
 
     def __init__(self, storage: Storage, path: SourceURI, meta: N5ArrayMeta) -> None:
-        super().__init__(
-            storage,
-            path,
-            shape=meta.shape,
-            chunk_shape=meta.chunk_shape,
-            dtype=meta.dtype,
-            fill_value=meta.dtype.type(0),
-            max_chunk_bytes=_limits.bound(math.prod(meta.chunk_shape) * meta.dtype.itemsize + 4 * meta.ndim + 8),
-            what="block",
-        )
+        cap = _limits.bound(math.prod(meta.chunk_shape) * meta.dtype.itemsize + 4 * meta.ndim + 8)
+        fill = meta.dtype.type(0)
+        super().__init__(storage, path, meta.shape, meta.chunk_shape, meta.dtype, fill, max_chunk_bytes=cap, what="block")
         self.meta = meta
         self._be_dtype = meta.dtype.newbyteorder(">")
         self._swap = not self._be_dtype.isnative and meta.dtype.itemsize > 1

@@ -65,17 +65,11 @@ class PrecomputedReader(ChunkReaderBase):
 
     def __init__(self, storage: Storage, path: SourceURI, scale: PrecomputedScale) -> None:
         chunk_shape = (*scale.chunk_size, scale.num_channels)
-        super().__init__(
-            storage,
-            path,
-            shape=scale.shape,
-            chunk_shape=chunk_shape,
-            dtype=scale.dtype,
-            fill_value=scale.dtype.type(0),
-            grid_origin=(*scale.voxel_offset, 0),
-            # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
-            max_chunk_bytes=2 * _limits.bound(math.prod(chunk_shape) * scale.dtype.itemsize),
-        )
+        # jpeg/png/compressed_segmentation may exceed the raw size a little: twice is ample
+        cap = 2 * _limits.bound(math.prod(chunk_shape) * scale.dtype.itemsize)
+        origin = (*scale.voxel_offset, 0)
+        fill = scale.dtype.type(0)
+        super().__init__(storage, path, scale.shape, chunk_shape, scale.dtype, fill, max_chunk_bytes=cap, grid_origin=origin)
         self.scale = scale
         self.decode_what = f"{scale.encoding} chunk"
         self._le_dtype = scale.dtype.newbyteorder("<")
@@ -179,7 +173,19 @@ class PrecomputedReader(ChunkReaderBase):
             entry = entries[m]
             if entry is not None and entry[1] > entry[0]:  # an empty range: no chunks
                 wanted.append((m, entry))
-        indices = await gather_or_cancel(*(self._minishard_index(name, path, m, e, meters) for m, e in wanted))
+        # each minishard index cached, and read once however many ask at once
+        indices = await gather_or_cancel(
+            *(
+                cached_load(
+                    self._minishards,
+                    self._loads,
+                    ("minishard", name, m),
+                    partial(self._load_minishard, name, path, m, e, meters),
+                    _minishard_nbytes,
+                )
+                for m, e in wanted
+            )
+        )
         by_minishard = {m: index for (m, _), index in zip(wanted, indices, strict=True)}
 
         def lookup(minishard: int, cid: int) -> tuple[int, int] | None:
@@ -254,23 +260,6 @@ class PrecomputedReader(ChunkReaderBase):
             out[m] = entry
             self._entries.put((name, m), entry, 16)
         return out
-
-    async def _minishard_index(
-        self,
-        name: str,
-        path: str,
-        minishard: int,
-        entry: tuple[int, int],
-        meters: Sequence[RequestMeter],
-    ) -> _MinishardIndex | None:
-        """A minishard's index (cached; one read however many ask at once)."""
-        return await cached_load(
-            self._minishards,
-            self._loads,
-            ("minishard", name, minishard),
-            lambda: self._load_minishard(name, path, minishard, entry, meters),
-            _minishard_nbytes,
-        )
 
     async def _load_minishard(
         self,

@@ -34,15 +34,8 @@ class ZarrArrayReader(ChunkReaderBase):
 
     def __init__(self, storage: Storage, path: SourceURI, meta: ZarrArrayMeta) -> None:
         nbytes = math.prod(meta.read_shape) * meta.dtype.itemsize
-        super().__init__(
-            storage,
-            path,
-            shape=meta.shape,
-            chunk_shape=meta.read_shape,
-            dtype=meta.dtype,
-            fill_value=meta.fill_value,
-            max_chunk_bytes=_limits.bound(nbytes) * (8 if getattr(meta, "filters", None) else 1),
-        )
+        cap = _limits.bound(nbytes) * (8 if getattr(meta, "filters", None) else 1)
+        super().__init__(storage, path, meta.shape, meta.read_shape, meta.dtype, meta.fill_value, max_chunk_bytes=cap)
         self.meta = meta
         compiled = _compile(meta, self.uri)
         if compiled.index_size is not None and compiled.index_size > _limits.MAX_CHUNK_BYTES // 16:
