@@ -23,6 +23,7 @@ import numpy as np
 from ._dask import LevelArray, level_arrays_of, meters_for
 from .engine import CHUNK_CACHE, _grid_range, compression_seen, fetch_groups, get_reader
 from .formats._shared.ranges import coalesce_ranges
+from .formats._shared.reader_base import ChunkReaderBase
 from .formats.base import ArrayReader
 from .formats.zarr import COALESCE_GAP, EMPTY_INDEX_ENTRY
 from .levels import contract_axis_dims, contract_box, resolved_handle
@@ -54,22 +55,14 @@ def cost_of(requests: int, nbytes: int, scheme: str, prices: Mapping[str, Mappin
     return requests / 1000 * float(entry.get("get_per_1000", 0.0)) + nbytes / 1e9 * float(entry.get("egress_per_gb", 0.0))
 
 
-# -- object paths of unsharded chunks (for sizes), per reader kind -------------------------
+# -- object paths of unsharded chunks (for sizes) ------------------------------------------
 
 
 def _object_path(reader: ArrayReader, coord: tuple[int, ...]) -> str | None:
-    key_path = getattr(reader, "_key_path", None)
-    if key_path is None:
+    if not isinstance(reader, ChunkReaderBase):
         return None
-    meta = getattr(reader, "meta", None)
-    if hasattr(reader, "block_key"):  # N5
-        return str(key_path(reader.block_key(coord)))
-    if hasattr(reader, "chunk_name"):  # precomputed
-        in_grid = getattr(reader, "_in_grid", lambda c: True)
-        return str(key_path(reader.chunk_name(coord))) if in_grid(coord) else None
-    if meta is not None and hasattr(meta, "chunk_key"):
-        return str(key_path(meta.chunk_key(coord)))
-    return None
+    key = reader.chunk_key(coord)
+    return None if key is None else reader._key_path(key)
 
 
 def _sharded_zarr(reader: ArrayReader) -> bool:
@@ -77,7 +70,7 @@ def _sharded_zarr(reader: ArrayReader) -> bool:
 
 
 def _sharded(reader: ArrayReader) -> bool:
-    return _sharded_zarr(reader) or getattr(reader, "_sharding", None) is not None
+    return isinstance(reader, ChunkReaderBase) and reader.sharded
 
 
 async def _object_size(reader: ArrayReader, path: str, probe: RequestMeter) -> int:
