@@ -16,12 +16,19 @@ import numpy as np
 from ...errors import CorruptChunkError, RemoteDatasetError
 from ...storage import RequestMeter, SourceURI, Storage
 from ...storage._loop import gather_or_cancel
-from ..base import ArrayReader
+from ..base import ArrayReader, load_json
 from . import limits as _limits
 
 
 async def _none() -> None:
     return None
+
+
+async def fetch_metadata(storage: Storage, uri: SourceURI) -> Any | None:
+    """Parsed JSON of one metadata file (what `open_reader` reads when exploration kept no
+    metadata), None when it does not exist; malformed JSON is a MalformedMetadataError."""
+    data = await storage.get(uri.fs_path)
+    return None if data is None else load_json(data, uri.url)
 
 
 class ChunkReaderBase(ArrayReader):

@@ -14,8 +14,8 @@ from ...storage import SourceURI, Storage
 from .._shared import limits as _limits
 from .._shared.bytes_codecs import bounded_decode
 from .._shared.codecs import codec_module
-from .._shared.reader_base import ChunkReaderBase
-from ..base import MagSpec, load_json
+from .._shared.reader_base import ChunkReaderBase, fetch_metadata
+from ..base import MagSpec
 from .metadata import ATTRIBUTES, N5ArrayMeta, parse_attributes
 
 Decompressor = Callable[[Any, int], Any]  # (payload, expected bytes) -> bytes-like
@@ -169,10 +169,9 @@ class N5Reader(ChunkReaderBase):
 async def fetch_meta(storage: Storage, path: SourceURI) -> N5ArrayMeta:
     """Fetch and parse a dataset's attributes.json."""
     target = path.join(ATTRIBUTES)
-    data = await storage.get(target.fs_path)
-    if data is None:
+    doc = await fetch_metadata(storage, target)
+    if doc is None:
         raise SourceNotFoundError(path.url, "no N5 dataset here (attributes.json not found)")
-    doc = load_json(data, target.url)
     if isinstance(doc, dict) and "dimensions" not in doc:
         raise SourceNotFoundError(path.url, "attributes.json describes a group, not an N5 dataset")
     return parse_attributes(doc, target.url)

@@ -21,9 +21,9 @@ from .._shared.codecs import codec_module, imagecodecs_codec
 from .._shared.compresso import decode_compresso
 from .._shared.murmur import hash64_uint64
 from .._shared.ranges import COALESCE_GAP
-from .._shared.reader_base import ChunkReaderBase
+from .._shared.reader_base import ChunkReaderBase, fetch_metadata
 from .._shared.shard_index import chunk_ranges, read_chunks, read_range
-from ..base import MagSpec, load_json
+from ..base import MagSpec
 from .cseg import _Bad, validate_compressed_segmentation
 from .info import (
     _CODEC_MODULES,
@@ -421,11 +421,10 @@ async def fetch_scale(storage: Storage, path: SourceURI) -> PrecomputedScale:
     root = path
     for _ in range(3):  # keys may be nested paths ("a/b")
         root = root.parent()
-        data = await storage.get(root.join(_INFO).fs_path)
-        if data is None:
+        info = await fetch_metadata(storage, root.join(_INFO))
+        if info is None:
             continue
         where = root.join(_INFO).url
-        info = load_json(data, where)
         scales = parse_info(info, where)
         for scale in scales:
             if root.join(scale.key).url.rstrip("/") == target:

@@ -15,9 +15,9 @@ from ...storage._loop import gather_or_cancel
 from .._shared import limits as _limits
 from .._shared.cache import LRU, SingleFlight, cached_load
 from .._shared.ranges import COALESCE_GAP
-from .._shared.reader_base import ChunkReaderBase
+from .._shared.reader_base import ChunkReaderBase, fetch_metadata
 from .._shared.shard_index import chunk_ranges, read_chunks, read_range
-from ..base import MagSpec, load_json
+from ..base import MagSpec
 from .codecs import _compile
 from .metadata import EMPTY_INDEX_ENTRY, ZarrArrayMeta, parse_array_meta
 
@@ -152,10 +152,10 @@ async def fetch_array_meta(storage: Storage, path: SourceURI, data_format: str |
     """Fetch and parse a level's metadata: `.zarray` for "zarr", `zarr.json` for "zarr3",
     both concurrently (zarr.json preferred) when the format is not known."""
     names = {"zarr": [".zarray"], "zarr3": ["zarr.json"]}.get(data_format or "", ["zarr.json", ".zarray"])
-    results = await asyncio.gather(*(storage.get(path.join(n).fs_path) for n in names))
-    for name, data in zip(names, results, strict=True):
-        if data is not None:
-            return parse_array_meta(load_json(data, path.join(name).url), path.url, name)
+    docs = await asyncio.gather(*(fetch_metadata(storage, path.join(n)) for n in names))
+    for name, doc in zip(names, docs, strict=True):
+        if doc is not None:
+            return parse_array_meta(doc, path.url, name)
     raise SourceNotFoundError(path.url, f"no Zarr array here ({' or '.join(names)} not found)")
 
 
