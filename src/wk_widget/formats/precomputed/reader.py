@@ -34,30 +34,9 @@ from .info import (
     PrecomputedScale,
     parse_info,
 )
-from .sharding import _MortonEncoder
+from .sharding import _minishard_nbytes, _MinishardIndex, _MortonEncoder, parse_minishard_index
 
 _MAX_MINISHARD_INDEX = 64 << 20
-
-
-class _MinishardIndex:
-    __slots__ = ("ids", "nbytes", "sizes", "starts")
-
-    def __init__(self, ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> None:
-        self.ids = ids
-        self.starts = starts
-        self.sizes = sizes
-        self.nbytes = ids.nbytes + starts.nbytes + sizes.nbytes
-
-    def lookup(self, chunk_id: int) -> tuple[int, int] | None:
-        ids = self.ids
-        pos = int(np.searchsorted(ids, np.uint64(chunk_id)))
-        if pos < len(ids) and int(ids[pos]) == chunk_id:
-            return int(self.starts[pos]), int(self.sizes[pos])
-        return None
-
-
-def _minishard_nbytes(index: _MinishardIndex | None) -> int:
-    return index.nbytes + 64 if index is not None else 0
 
 
 class PrecomputedReader(ChunkReaderBase):
@@ -286,19 +265,7 @@ class PrecomputedReader(ChunkReaderBase):
             raise CorruptChunkError(where, f"cannot decompress minishard index {minishard}: {exc}") from None
         if len(data) % 24:
             raise CorruptChunkError(where, f"minishard index {minishard} has {len(data)} bytes, not a multiple of 24")
-        table = np.frombuffer(data, dtype="<u8").reshape(3, -1)
-        ids = np.cumsum(table[0], dtype=np.uint64)
-        sizes = table[2].astype(np.uint64)
-        gaps = table[1].astype(np.uint64)
-        # start_i = index_end + sum(gaps[0..i]) + sum(sizes[0..i-1])
-        starts = np.cumsum(gaps, dtype=np.uint64)
-        if len(sizes) > 1:
-            starts[1:] += np.cumsum(sizes[:-1], dtype=np.uint64)
-        starts += np.uint64(self._index_end)
-        if len(ids) > 1 and not bool((ids[1:] >= ids[:-1]).all()):
-            order = np.argsort(ids, kind="stable")
-            ids, starts, sizes = ids[order], starts[order], sizes[order]
-        return _MinishardIndex(ids, starts, sizes)
+        return parse_minishard_index(data, self._index_end)
 
     # -- decoding --------------------------------------------------------------------
     def _decode(self, coord: tuple[int, ...], data: bytes) -> np.ndarray:

@@ -1,8 +1,10 @@
-"""Chunk ids of sharded precomputed volumes: compressed Morton codes (the shard hash input)."""
+"""Sharded precomputed volumes: chunk ids (compressed Morton codes, the shard hash input) and minishard indexes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 
 def compressed_morton_code(position: Sequence[int], grid_shape: Sequence[int]) -> int:
@@ -55,3 +57,44 @@ class _MortonEncoder:
                 code |= table[v & 0xFF]
                 v >>= 8
         return code
+
+
+class _MinishardIndex:
+    """A decoded minishard index: chunk ids (sorted) and their absolute byte ranges."""
+
+    __slots__ = ("ids", "nbytes", "sizes", "starts")
+
+    def __init__(self, ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> None:
+        self.ids = ids
+        self.starts = starts
+        self.sizes = sizes
+        self.nbytes = ids.nbytes + starts.nbytes + sizes.nbytes
+
+    def lookup(self, chunk_id: int) -> tuple[int, int] | None:
+        ids = self.ids
+        pos = int(np.searchsorted(ids, np.uint64(chunk_id)))
+        if pos < len(ids) and int(ids[pos]) == chunk_id:
+            return int(self.starts[pos]), int(self.sizes[pos])
+        return None
+
+
+def _minishard_nbytes(index: _MinishardIndex | None) -> int:
+    return index.nbytes + 64 if index is not None else 0
+
+
+def parse_minishard_index(data: bytes, index_end: int) -> _MinishardIndex:
+    """The (decompressed) minishard index table: 3 rows of delta-coded uint64 (chunk ids,
+    gaps before each chunk, sizes); offsets count from the end of the shard index."""
+    table = np.frombuffer(data, dtype="<u8").reshape(3, -1)
+    ids = np.cumsum(table[0], dtype=np.uint64)
+    sizes = table[2].astype(np.uint64)
+    gaps = table[1].astype(np.uint64)
+    # start_i = index_end + sum(gaps[0..i]) + sum(sizes[0..i-1])
+    starts = np.cumsum(gaps, dtype=np.uint64)
+    if len(sizes) > 1:
+        starts[1:] += np.cumsum(sizes[:-1], dtype=np.uint64)
+    starts += np.uint64(index_end)
+    if len(ids) > 1 and not bool((ids[1:] >= ids[:-1]).all()):
+        order = np.argsort(ids, kind="stable")
+        ids, starts, sizes = ids[order], starts[order], sizes[order]
+    return _MinishardIndex(ids, starts, sizes)
