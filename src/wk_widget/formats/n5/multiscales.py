@@ -51,14 +51,8 @@ async def _explore_cosem(ctx: ExploreContext, uri: SourceURI) -> list[LayerSpec]
             )
         plan = []
         for d in datasets:
-            if (
-                not isinstance(d, dict)
-                or not isinstance(d.get("path"), str)
-                or not d["path"].strip("/")
-            ):
-                raise MalformedMetadataError(
-                    where, f"multiscales[{k}].datasets entries need a path"
-                )
+            if not isinstance(d, dict) or not isinstance(d.get("path"), str) or not d["path"].strip("/"):
+                raise MalformedMetadataError(where, f"multiscales[{k}].datasets entries need a path")
             plan.append((uri.join(d["path"]), d.get("transform")))
         plans.append(plan)
     all_paths = list({p.url: p for plan in plans for p, _ in plan}.values())
