@@ -98,7 +98,8 @@ export function planLayer(g: ViewGeometry, layer: LayerInfo, s: LayerSettings, c
   const marginV = (TILE_SIZE / 2) * mag[v] * pixelsPerVoxel(g, v);
   const wanted = new Set(targetTiles.map((t) => t.key));
   const marginTiles = tilesAt({ ...g, width: g.width + 2 * marginU, height: g.height + 2 * marginV }, layer, s, target)
-    .filter((t) => !wanted.has(t.key));
+    .filter((t) => !wanted.has(t.key))
+    .map((t) => ({ ...t, request: { ...t.request, prefetch: true } }));
   // coarser levels are drawn under the target level only while it is incomplete
   const drawMags = complete ? [target] : [...coarser.slice(0, 3).reverse(), target];
   return { layer, settings: s, target, drawMags, targetTiles, fallbackTiles, marginTiles, complete };

@@ -64,6 +64,7 @@ export interface TileRequest {
   format: "raw" | "png" | "webp";
   range?: [number, number]; // png/webp only: contrast
   color?: [number, number, number]; // png/webp only: tint
+  prefetch?: boolean; // speculative (around the view): Python keeps only its slabs, not whole chunks
 }
 
 export interface TileReplyOk {

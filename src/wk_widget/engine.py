@@ -116,6 +116,19 @@ class ChunkCache:
 
 
 CHUNK_CACHE = ChunkCache()
+
+
+@dataclass(frozen=True)
+class PlaneSlabs:
+    """How a read one voxel thick along array dim `axis` (a viewer's tile) uses `cache`, a
+    cache of 2-D slabs: per chunk, the one plane of it the read needs, copied out. A 64^3
+    chunk is 64x its slab, so slabs let revisited views skip fetch and decode long after
+    the whole chunks left the shared cache. `keep_chunks=False` (speculative reads) keeps
+    the decoded chunks out of the shared cache: only their slabs are kept."""
+
+    cache: ChunkCache
+    axis: int
+    keep_chunks: bool = True
 _decode_pool: ThreadPoolExecutor | None = None
 _decode_pool_pid: int | None = None
 _pool_lock = threading.Lock()
@@ -182,8 +195,10 @@ async def read_box(
     stop: Sequence[int],
     meters: Sequence[RequestMeter] = (),
     cache: ChunkCache | None = None,
+    planes: PlaneSlabs | None = None,
 ) -> np.ndarray:
-    """Voxels [start, stop) of the array (its own dims); outside the data: fill value."""
+    """Voxels [start, stop) of the array (its own dims); outside the data: fill value.
+    With `planes`, the box must be one voxel thick along `planes.axis`."""
     cache = CHUNK_CACHE if cache is None else cache
     ndim = len(reader.shape)
     start = tuple(int(s) for s in start)
@@ -208,12 +223,16 @@ async def read_box(
     if not coords:
         return out
     reader_id = id(reader)
+    if planes is not None and stop[planes.axis] - start[planes.axis] != 1:
+        raise ValueError("a plane read must be one voxel thick along its axis")
 
-    def place(coord: tuple[int, ...], chunk: np.ndarray) -> None:
+    def place(coord: tuple[int, ...], chunk: np.ndarray, slab: bool = False) -> None:
         src: list[slice] = []
         dst: list[slice] = []
         for d in range(ndim):
             c0 = reader.grid_origin[d] + coord[d] * reader.chunk_shape[d]
+            if slab and planes is not None and d == planes.axis:
+                c0 = start[d]  # a slab holds just this plane of its chunk
             lo = max(start[d], c0)
             hi = min(stop[d], c0 + chunk.shape[d])
             if hi <= lo:
@@ -222,7 +241,33 @@ async def read_box(
             dst.append(slice(lo - start[d], hi - start[d]))
         out[tuple(dst)] = chunk[tuple(src)]
 
-    pending = [c for c in coords if not _place_cached(cache, reader_id, c, place)]
+    def slab_key(coord: tuple[int, ...]) -> tuple[Any, ...]:
+        assert planes is not None
+        return (reader_id, coord, planes.axis, start[planes.axis])
+
+    def keep_slab(coord: tuple[int, ...], chunk: np.ndarray) -> None:
+        if planes is None:
+            return
+        axis = planes.axis
+        i = start[axis] - (reader.grid_origin[axis] + coord[axis] * reader.chunk_shape[axis])
+        if 0 <= i < chunk.shape[axis]:  # a copy: a view would keep the whole chunk alive
+            planes.cache.put(slab_key(coord), np.ascontiguousarray(np.take(chunk, [i], axis=axis)))
+
+    def from_caches(coord: tuple[int, ...]) -> bool:
+        if planes is not None:
+            slab = planes.cache.get(slab_key(coord))
+            if slab is not None:
+                place(coord, slab, slab=True)
+                return True
+        chunk = cache.get((reader_id, coord))
+        if chunk is None:
+            return False
+        place(coord, chunk)
+        keep_slab(coord, chunk)
+        return True
+
+    keep_chunks = planes is None or planes.keep_chunks
+    pending = [c for c in coords if not from_caches(c)]
     loop = asyncio.get_running_loop()
     pool = _pool()
 
@@ -231,8 +276,10 @@ async def read_box(
         for coord, data in pairs:
             chunk = reader.decode(coord, data)
             record_compression(reader, len(data))
-            cache.put((reader_id, coord), chunk)
+            if keep_chunks:
+                cache.put((reader_id, coord), chunk)
             place(coord, chunk)
+            keep_slab(coord, chunk)
             decoded.append((coord, chunk))
         return decoded
 
@@ -272,6 +319,7 @@ async def read_box(
                 raise
             if chunk is not None:
                 place(coord, chunk)
+                keep_slab(coord, chunk)
         return retry
 
     # A chunk already being fetched by another read is awaited, not fetched again.
@@ -282,7 +330,7 @@ async def read_box(
             key = (reader_id, coord)
             future = _inflight.get(key)
             if future is None:
-                if _place_cached(cache, reader_id, coord, place):
+                if from_caches(coord):
                     continue
                 _inflight[key] = loop.create_future()
                 owned.append(coord)
@@ -324,14 +372,6 @@ def compression_seen(reader: ArrayReader) -> tuple[int, int]:
     """(stored bytes, chunks) decoded so far by this process from `reader`."""
     entry = _compression.get(id(reader), [0, 0])
     return entry[0], entry[1]
-
-
-def _place_cached(cache: ChunkCache, reader_id: int, coord: tuple[int, ...], place: Any) -> bool:
-    chunk = cache.get((reader_id, coord))
-    if chunk is None:
-        return False
-    place(coord, chunk)
-    return True
 
 
 async def read_level_box(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import LevelHandle, get_reader, read_box
+from .engine import ChunkCache, LevelHandle, PlaneSlabs, get_reader, read_box
 from .formats.base import AdditionalAxis, LayerSpec, MagSpec, dtype_of_element_class
 from .storage import RequestMeter, resolve_config
 
@@ -108,14 +108,37 @@ def resolved_handle(handle: LevelHandle) -> LevelHandle:
     return handle if config is handle.storage else replace(handle, storage=config)
 
 
+@dataclass(frozen=True)
+class PlaneRead:
+    """A read one voxel thick along the spatial axis `normal` ("x", "y" or "z"), such as a
+    viewer's tile, that keeps the 2-D slabs it needs in `slabs` (see `engine.PlaneSlabs`);
+    `speculative` reads (prefetch) keep their decoded chunks out of the shared cache."""
+
+    slabs: ChunkCache
+    normal: str
+    speculative: bool = False
+
+    def for_view(self, view: LevelView) -> PlaneSlabs | None:
+        axis = view.axis_order.get(self.normal)
+        if axis is None:  # e.g. 2-D data without z: nothing to slice
+            return None
+        return PlaneSlabs(self.slabs, axis, keep_chunks=not self.speculative)
+
+
 async def read_level(
-    view: LevelView, location: Sequence[tuple[int, int]], meters: Sequence[RequestMeter] = ()
+    view: LevelView,
+    location: Sequence[tuple[int, int]],
+    meters: Sequence[RequestMeter] = (),
+    plane: PlaneRead | None = None,
 ) -> np.ndarray:
     """The box [lo, hi) per contract dim (extra..., c, x, y, z) of the level, in those dims
     and the layer's dtype."""
     reader = await get_reader(resolved_handle(view.handle))
     start, stop = contract_box(view, location, len(reader.shape))
-    block = await read_box(reader, start, stop, meters)
+    planes = plane.for_view(view) if plane is not None else None
+    if planes is not None and stop[planes.axis] - start[planes.axis] != 1:
+        planes = None  # not one voxel thick: a plain read
+    block = await read_box(reader, start, stop, meters, planes=planes)
     out = view.to_contract_dims(block)
     if out.dtype != view.dtype:  # e.g. a uint24 (3 x uint8) layer stored in wider N5 words
         out = out.astype(view.dtype)
@@ -124,6 +147,7 @@ async def read_level(
 
 __all__ = [
     "LevelView",
+    "PlaneRead",
     "contract_axis_dims",
     "contract_box",
     "level_view",

@@ -91,6 +91,7 @@ class TileRequest(TypedDict):
     format: str
     range: NotRequired[list[float]]
     color: NotRequired[list[int]]
+    prefetch: NotRequired[bool]  # speculative: the kernel keeps only slabs, not whole chunks
 
 
 class Meter(TypedDict):

@@ -21,8 +21,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..dataset import Dataset, Layer
+from ..engine import ChunkCache
 from ..estimate import plane_cost_async
-from ..storage import io_loop
+from ..levels import PlaneRead, read_level
+from ..storage import RequestMeter, io_loop
 from . import render
 from .protocol import (
     ENCODING_PNG_PLANES,
@@ -31,6 +33,7 @@ from .protocol import (
     MAX_TILES_PER_MESSAGE,
     MSG_TILE,
     MSG_TILE_BATCH,
+    PLANE_AXES,
     PLANES,
     TILE_BATCH_DELAY_S,
     TILE_BATCH_MAX,
@@ -40,6 +43,12 @@ from .protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+# The planes of chunks the views showed (per chunk: the 2-D slab a tile needed), shared by
+# the viewers of the process. A 64^3 chunk is 64x its slab: views revisited at the same
+# slice are drawn from here long after their chunks left the shared chunk cache.
+TILE_SLABS_BYTES = 128 << 20
+TILE_SLABS = ChunkCache(TILE_SLABS_BYTES)
 
 
 class TileHost(Protocol):
@@ -85,16 +94,33 @@ class TileJob:
     value_range: tuple[float, float] | None
     color: tuple[int, int, int] | None
     received_at: float = 0.0  # time.perf_counter() when the request arrived
+    meters: tuple[RequestMeter, ...] = ()
+    speculative: bool = False  # prefetch: keeps only slabs, not whole chunks, in the caches
+
+
+async def _read_tile_data(job: TileJob) -> np.ndarray:
+    """The tile's box, (c, x, y, z) at its mag, straight through `levels.read_level`."""
+    region = job.region
+    assert region is not None
+    layer = job.layer
+    level = layer.get_mag(job.mag)
+    start = [int(region.offset[i]) // job.mag[i] for i in range(3)]
+    stop = [start[i] + int(region.size[i]) // job.mag[i] for i in range(3)]
+    channels = (job.channel, job.channel + 1) if job.channel is not None else (0, layer.num_channels)
+    extra = [
+        (job.axes[a.name], job.axes[a.name] + 1) if a.name in job.axes else (a.bounds[0], a.bounds[0] + 1)
+        for a in layer.additional_axes
+    ]
+    plane = PlaneRead(TILE_SLABS, "xyz"[PLANE_AXES[job.plane][2]], job.speculative)
+    box = [*extra, channels, *zip(start, stop, strict=True)]
+    out = await read_level(layer._level_view(level), box, job.meters, plane)
+    return out.reshape(out.shape[len(extra) :])
 
 
 async def _read_tile(job: TileJob) -> tuple[dict[str, Any], bytes]:
     """Read, render and encode one tile (runs on the I/O loop; encoding on a thread)."""
-    region = job.region
-    assert region is not None
     t0 = time.perf_counter()
-    data = await job.layer.read_async(
-        region.offset, region.size, mag=job.mag, channel=job.channel, **job.axes
-    )
+    data = await _read_tile_data(job)
     loop = asyncio.get_running_loop()
     meta, payload = await loop.run_in_executor(_encode_pool(), _encode_tile, job, data)
     meta["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
@@ -345,6 +371,8 @@ class TileServer:
             value_range=value_range,
             color=color,
             received_at=time.perf_counter(),
+            meters=(layer.meter, layer._dataset.meter),  # as Layer.read counts
+            speculative=req.get("prefetch") is True,
         )
 
     def handle_cancel(self, content: Mapping[str, Any]) -> None:

@@ -20,7 +20,7 @@ import zarr
 
 import wk_widget as wk
 from wk_widget.widget import protocol as P
-from wk_widget.widget import render
+from wk_widget.widget import render, tiles
 from wk_widget.widget.viewer import Viewer
 
 SECRET = "s3cr3t-Pa55word-xyz"
@@ -589,7 +589,6 @@ async def test_bad_tile_requests_are_answered_with_errors(img_uri: str):
 
 async def test_stale_tiles_are_cancelled(img_uri: str, monkeypatch: pytest.MonkeyPatch):
     ds = wk.explore(img_uri)
-    layer = ds.layers["img"]
     started = asyncio.Event()
     cancelled: list[bool] = []
     loop = asyncio.get_running_loop()
@@ -603,7 +602,7 @@ async def test_stale_tiles_are_cancelled(img_uri: str, monkeypatch: pytest.Monke
             raise
         raise AssertionError("not cancelled")
 
-    monkeypatch.setattr(layer, "read_async", slow_read)
+    monkeypatch.setattr(tiles, "_read_tile_data", slow_read)
     v, rec = make_viewer(ds)
     msg(v, {"type": "tiles", "requests": [tile_req("slow", "img")]})
     await asyncio.wait_for(started.wait(), 10)
@@ -625,12 +624,11 @@ async def test_duplicate_tile_ids_are_served_once(img_uri: str):
 
 async def test_read_errors_become_tile_errors(img_uri: str, monkeypatch: pytest.MonkeyPatch):
     ds = wk.explore(img_uri)
-    layer = ds.layers["img"]
 
     async def failing(*args: Any, **kwargs: Any) -> np.ndarray:
         raise wk.RemoteDatasetError(f"https://u:{SECRET}@host/x", "HTTP 403 Forbidden")
 
-    monkeypatch.setattr(layer, "read_async", failing)
+    monkeypatch.setattr(tiles, "_read_tile_data", failing)
     v, rec = make_viewer(ds)
     msg(v, {"type": "tiles", "requests": [tile_req("f", "img")]})
     await v._idle()
