@@ -89,6 +89,14 @@ export function unfilter(raw: Uint8Array, out: Uint8Array, width: number, height
         out.set(raw.subarray(src, src + stride), dst);
         break;
       case 1:
+        if (bpp === 1) { // the value tiles' filter: a running sum along the row
+          let left = 0;
+          for (let x = 0; x < stride; x++) {
+            left = (raw[src + x]! + left) & 255;
+            out[dst + x] = left;
+          }
+          break;
+        }
         for (let x = 0; x < stride; x++) {
           const left = x >= bpp ? out[dst + x - bpp]! : 0;
           out[dst + x] = (raw[src + x]! + left) & 255;
@@ -142,6 +150,16 @@ export function planesToValues(pixels: Uint8Array, w: number, h: number, dtype: 
   const bytes = new Uint8Array(n * size);
   if (size === 1) {
     bytes.set(pixels.subarray(0, n));
+  } else if (size === 4 || size === 2) {
+    // whole words from the planes at once (little-endian, as typed arrays on every browser)
+    const words = size === 4 ? new Uint32Array(bytes.buffer) : new Uint16Array(bytes.buffer);
+    const p0 = pixels.subarray(0, n), p1 = pixels.subarray(n, 2 * n);
+    if (size === 4) {
+      const p2 = pixels.subarray(2 * n, 3 * n), p3 = pixels.subarray(3 * n, 4 * n);
+      for (let p = 0; p < n; p++) words[p] = (p0[p]! | (p1[p]! << 8) | (p2[p]! << 16) | (p3[p]! << 24)) >>> 0;
+    } else {
+      for (let p = 0; p < n; p++) words[p] = p0[p]! | (p1[p]! << 8);
+    }
   } else {
     for (let k = 0; k < size; k++) {
       const plane = pixels.subarray(k * n, (k + 1) * n);

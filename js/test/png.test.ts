@@ -131,3 +131,13 @@ test("raw-planes tiles: the byte planes uncompressed, length checked", () => {
   assert.equal(valueAt(g, 2, 1), 6);
   assert.throws(() => decodeRawPlanesTile(new Uint8Array(5), "uint8", 3, 2), /expected 6/);
 });
+
+test("32-bit planes become whole words: uint32, int32 and float", () => {
+  const want = [0xdeadbeef, 1, 0x80000000];
+  const planes = new Uint8Array(12);
+  want.forEach((v, p) => { for (let k = 0; k < 4; k++) planes[k * 3 + p] = (v >>> (8 * k)) & 255; });
+  assert.deepEqual([...planesToValues(planes, 3, 1, "uint32").values], want);
+  assert.deepEqual([...planesToValues(planes, 3, 1, "int32").values], want.map((v) => v | 0));
+  const f = new Float32Array(new Uint32Array(want).buffer);
+  assert.deepEqual([...planesToValues(planes, 3, 1, "float").values], [...f]);
+});

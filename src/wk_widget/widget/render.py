@@ -159,10 +159,14 @@ def _byte_planes(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(planes).reshape(itemsize * h, w)
 
 
-def _png_gray8(stacked: np.ndarray, level: int = 1) -> bytes:
+PNG_FILTER_NONE = 8  # libpng's filter flags
+PNG_FILTER_SUB = 16
+
+
+def _png_gray8(stacked: np.ndarray, level: int = 1, png_filter: int = PNG_FILTER_SUB) -> bytes:
     # zlib level 1, run-length strategy, "sub" filter: ~3x faster than the defaults at
     # about the same size for images, and far smaller for segment ids
-    return bytes(imagecodecs.png_encode(stacked, level=level, strategy=3, filter=16))
+    return bytes(imagecodecs.png_encode(stacked, level=level, strategy=3, filter=png_filter))
 
 
 def encode_png_planes(img: np.ndarray, level: int = 1) -> bytes:
@@ -192,10 +196,18 @@ def encode_raw_planes(img: np.ndarray) -> bytes:
 RAW_PLANES_PNG_MAX_RATIO = 0.5
 
 
-def encode_value_tile(img: np.ndarray) -> tuple[str, bytes]:
-    """A raw-value tile -> (encoding, payload): ``"png-planes"`` or ``"raw-planes"``."""
+def encode_value_tile(img: np.ndarray, ids: bool = False) -> tuple[str, bytes]:
+    """A raw-value tile -> (encoding, payload): ``"png-planes"`` or ``"raw-planes"``.
+    `ids` (segmentation): no PNG filter, since runs of one id are already runs of equal
+    bytes; ~15 % smaller than "sub", and the browser copies rows instead of unfiltering."""
     if img.ndim != 2:
         raise ValueError("encode_value_tile needs a 2D image")
+    if ids:
+        stacked = _byte_planes(img)
+        png = _png_gray8(stacked, png_filter=PNG_FILTER_NONE)
+        if len(png) > RAW_PLANES_PNG_MAX_RATIO * stacked.nbytes:
+            return ENCODING_RAW_PLANES, stacked.tobytes()
+        return ENCODING_PNG_PLANES, png
     stacked = _byte_planes(img)
     if stacked.shape[0] >= 64:
         # every 8th row first (the PNG's "sub" filter works within rows): ~8x cheaper, and

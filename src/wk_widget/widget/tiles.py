@@ -153,7 +153,8 @@ def _encode_tile(job: TileJob, data: np.ndarray) -> tuple[dict[str, Any], bytes]
         "v0": int(region.v0),
     }
     if job.format == "raw":
-        meta["encoding"], payload = render.encode_value_tile(img)
+        ids = job.layer.category == "segmentation"
+        meta["encoding"], payload = render.encode_value_tile(img, ids=ids)
         return meta, payload
     rgba = render.render_layer_rgba(img, job.layer.category, job.value_range, job.color)
     meta["encoding"] = job.format

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from pathlib import Path
+from typing import Any
 
 import imagecodecs
 import numpy as np
@@ -253,3 +255,28 @@ def test_value_tiles_are_png_when_that_pays_and_raw_when_not():
     np.testing.assert_array_equal(render.decode_value_tile(encoding, data, "<u1", 256, 256), noise)
     with pytest.raises(ValueError):
         render.decode_value_tile("webp", data, "<u1", 256, 256)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int64])
+def test_segment_id_tiles_are_unfiltered_png_planes(dtype: Any) -> None:
+    rng = np.random.default_rng(4)
+    ids = np.repeat(np.repeat(rng.integers(0, 120, (16, 16)), 16, 0), 16, 1).astype(dtype)
+    encoding, data = render.encode_value_tile(ids, ids=True)
+    assert encoding == "png-planes"
+    np.testing.assert_array_equal(render.decode_value_tile(encoding, data, np.dtype(dtype).newbyteorder("<"), 256, 256), ids)
+    # no filter on any row (the PNG's filter byte leads each row), and not larger than "sub"
+    raw = zlib.decompress(_idat(data))
+    assert {raw[r * 257] for r in range(256 * np.dtype(dtype).itemsize)} == {0}
+    assert len(data) <= len(render.encode_value_tile(ids)[1])
+    noise = rng.integers(0, 2**31, (256, 256)).astype(np.uint32)
+    assert render.encode_value_tile(noise, ids=True)[0] == "raw-planes"
+
+
+def _idat(png: bytes) -> bytes:
+    pos, out = 8, b""
+    while pos < len(png):
+        length = int.from_bytes(png[pos : pos + 4], "big")
+        if png[pos + 4 : pos + 8] == b"IDAT":
+            out += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return out
