@@ -129,13 +129,16 @@ class PlaneSlabs:
     cache: ChunkCache
     axis: int
     keep_chunks: bool = True
+
+
 _decode_pool: ThreadPoolExecutor | None = None
 _decode_pool_pid: int | None = None
 _pool_lock = threading.Lock()
 
 
 def set_cache_budget(nbytes: int) -> None:
-    """Set the memory budget of the decoded-chunk cache shared by reads, dask and the viewer."""
+    """Set the memory budget of the decoded-chunk cache shared by reads, dask and the viewer
+    (the viewer's cache of tile slabs takes at most an eighth of it besides, up to 128 MiB)."""
     CHUNK_CACHE.budget_bytes = nbytes
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..dataset import Dataset, Layer
-from ..engine import ChunkCache
+from ..engine import CHUNK_CACHE, ChunkCache
 from ..estimate import plane_cost_async
 from ..levels import PlaneRead, read_level
 from ..storage import RequestMeter, io_loop
@@ -46,9 +46,17 @@ log = logging.getLogger(__name__)
 
 # The planes of chunks the views showed (per chunk: the 2-D slab a tile needed), shared by
 # the viewers of the process. A 64^3 chunk is 64x its slab: views revisited at the same
-# slice are drawn from here long after their chunks left the shared chunk cache.
+# slice are drawn from here long after their chunks left the shared chunk cache. Its
+# budget follows `wk.set_cache_budget` (an eighth of it, at most TILE_SLABS_BYTES).
 TILE_SLABS_BYTES = 128 << 20
 TILE_SLABS = ChunkCache(TILE_SLABS_BYTES)
+
+
+def _slabs() -> ChunkCache:
+    budget = min(TILE_SLABS_BYTES, CHUNK_CACHE.budget_bytes // 8)
+    if TILE_SLABS.budget_bytes != budget:
+        TILE_SLABS.budget_bytes = budget
+    return TILE_SLABS
 
 
 class TileHost(Protocol):
@@ -111,7 +119,7 @@ async def _read_tile_data(job: TileJob) -> np.ndarray:
         (job.axes[a.name], job.axes[a.name] + 1) if a.name in job.axes else (a.bounds[0], a.bounds[0] + 1)
         for a in layer.additional_axes
     ]
-    plane = PlaneRead(TILE_SLABS, "xyz"[PLANE_AXES[job.plane][2]], job.speculative)
+    plane = PlaneRead(_slabs(), "xyz"[PLANE_AXES[job.plane][2]], job.speculative)
     box = [*extra, channels, *zip(start, stop, strict=True)]
     out = await read_level(layer._level_view(level), box, job.meters, plane)
     return out.reshape(out.shape[len(extra) :])

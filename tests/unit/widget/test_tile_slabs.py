@@ -193,3 +193,18 @@ async def test_viewer_tiles_are_drawn_again_from_slabs(dataset: wk.Dataset) -> N
     (spec,) = await _serve(viewer, sent, [_request("c", 20, prefetch=True)])
     assert spec["ok"] is True and len(CHUNK_CACHE) == 0
     viewer.close()
+
+
+async def test_the_slab_budget_follows_the_cache_budget(dataset: wk.Dataset) -> None:
+    old = CHUNK_CACHE.budget_bytes
+    viewer = Viewer(dataset)
+    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    viewer.send = lambda content, buffers=None: sent.append((content, list(buffers or [])))  # type: ignore[method-assign]
+    try:
+        wk.set_cache_budget(0)  # no caching wanted: no slabs either
+        (tile,) = await _serve(viewer, sent, [_request("z", 3)])
+        assert tile["ok"] is True and len(tiles.TILE_SLABS) == 0
+    finally:
+        wk.set_cache_budget(old)
+        viewer.close()
+    assert tiles._slabs().budget_bytes == min(tiles.TILE_SLABS_BYTES, old // 8)
