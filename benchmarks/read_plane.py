@@ -6,6 +6,11 @@ Each cold read runs in a fresh process; readers alternate; medians over --runs.
 Also: the warm (cached) read, and bytes fetched / bytes of the chunks the plane touches.
 
     .venv/bin/python benchmarks/read_plane.py [--runs 7] [--latency-ms 20] [--json out.json]
+        [--baseline-src OTHER_CHECKOUT/src]
+
+``--baseline-src`` adds a fourth reader, "wk_widget@baseline": the same child with another
+checkout's sources first on PYTHONPATH (e.g. the code before a refactor), interleaved with
+the others in the same run, so "not slower than before" is measured on one machine state.
 """
 
 from __future__ import annotations
@@ -90,10 +95,19 @@ def plane_chunk_bytes(path: Path, variant: str) -> int:
     return total
 
 
-def run_child(reader: str, url: str) -> dict[str, Any]:
+BASELINE = "wk_widget@baseline"
+
+
+def run_child(reader: str, url: str, baseline_src: Path | None = None) -> dict[str, Any]:
     env = dict(os.environ)
+    if reader == BASELINE:
+        assert baseline_src is not None
+        env["PYTHONPATH"] = os.pathsep.join([str(baseline_src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    elif baseline_src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    child = "wk_widget" if reader == BASELINE else reader
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "_read_once.py"), reader, url, str(PLANE_Z)],
+        [sys.executable, str(ROOT / "benchmarks" / "_read_once.py"), child, url, str(PLANE_Z)],
         capture_output=True,
         text=True,
         env=env,
@@ -110,7 +124,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--baseline-src", type=Path, default=None, help="another checkout's src/ to run as a 4th reader")
     args = parser.parse_args()
+    readers = READERS + ((BASELINE,) if args.baseline_src else ())
     isolate_cloud_env()
     cache = ROOT / ".cache" / "bench"
     cache.mkdir(parents=True, exist_ok=True)
@@ -120,43 +136,55 @@ def main() -> int:
         for variant, path in paths.items():
             url = f"{http.url}/{path.name}"
             ideal = plane_chunk_bytes(path, variant)
-            samples: dict[str, list[dict[str, Any]]] = {r: [] for r in READERS}
+            samples: dict[str, list[dict[str, Any]]] = {r: [] for r in readers}
             for run in range(args.runs):
-                order = READERS if run % 2 == 0 else tuple(reversed(READERS))
+                order = readers if run % 2 == 0 else tuple(reversed(readers))
                 for reader in order:
                     http.reset_stats()
-                    res = run_child(reader, url)
+                    res = run_child(reader, url, args.baseline_src)
                     stats = http.stats()
                     res["server_bytes"] = stats.get("bytes")
                     res["server_requests"] = stats.get("requests")
                     res["server_methods"] = stats.get("methods")
                     samples[reader].append(res)
-            checksums = {r: {s["checksum"] for s in samples[r]} for r in READERS}
+            checksums = {r: {s["checksum"] for s in samples[r]} for r in readers}
             assert len(set().union(*checksums.values())) == 1, f"readers disagree: {checksums}"
-            med = {r: statistics.median(s["cold_s"] for s in samples[r]) for r in READERS}
+            med = {r: statistics.median(s["cold_s"] for s in samples[r]) for r in readers}
             wk_samples = samples["wk_widget"]
             warm = statistics.median(s["warm_s"] for s in wk_samples)
             wk_bytes = statistics.median(s["meter_bytes"] for s in wk_samples)
             results["variants"][variant] = {
                 "cold_median_s": med,
-                "cold_samples_ms": {r: [round(x["cold_s"] * 1000, 1) for x in samples[r]] for r in READERS},
+                "cold_samples_ms": {r: [round(x["cold_s"] * 1000, 1) for x in samples[r]] for r in readers},
                 "ratio_vs_tensorstore": med["wk_widget"] / med["tensorstore"],
                 "ratio_vs_zarr_python": med["wk_widget"] / med["zarr-python"],
+                **(
+                    {
+                        "baseline_src": str(args.baseline_src),
+                        "baseline_ratio_vs_tensorstore": med[BASELINE] / med["tensorstore"],
+                        "ratio_vs_baseline": med["wk_widget"] / med[BASELINE],
+                    }
+                    if args.baseline_src
+                    else {}
+                ),
                 "warm_median_s": warm,
                 "wk_bytes": wk_bytes,
                 "ideal_bytes": ideal,
                 "bytes_ratio": wk_bytes / ideal,
                 "wk_requests_median": statistics.median(s["meter_requests"] for s in wk_samples),
-                "server_requests_median": {r: statistics.median(s["server_requests"] for s in samples[r]) for r in READERS},
+                "server_requests_median": {r: statistics.median(s["server_requests"] for s in samples[r]) for r in readers},
                 "wk_server_methods": wk_samples[-1]["server_methods"],
             }
             v = results["variants"][variant]
             print(f"\n== {variant} (zarr v3, 64^3 chunks{', 256^3 shards' if variant == 'sharded' else ''}; "
                   f"{args.latency_ms:g} ms latency; {args.runs} runs, medians)")
-            for r in READERS:
+            for r in readers:
                 print(f"  cold read {r:12s} {med[r] * 1000:8.1f} ms   (server requests {v['server_requests_median'][r]})")
             print(f"  ratio wk_widget / tensorstore  {v['ratio_vs_tensorstore']:.2f}x")
             print(f"  ratio wk_widget / zarr-python  {v['ratio_vs_zarr_python']:.2f}x")
+            if args.baseline_src:
+                print(f"  ratio baseline / tensorstore   {v['baseline_ratio_vs_tensorstore']:.2f}x")
+                print(f"  ratio wk_widget / baseline     {v['ratio_vs_baseline']:.2f}x")
             print(f"  warm read wk_widget            {warm * 1000:8.2f} ms")
             print(f"  bytes fetched / plane chunks   {v['bytes_ratio']:.3f} ({wk_bytes} / {ideal})")
     if args.json:
