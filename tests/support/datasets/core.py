@@ -498,16 +498,64 @@ def _quiet_warnings() -> Any:
         yield
 
 
-def _bad(
-    cid: str, writer: str, rel: str, fmt: str, errors: list[str], notes: str, uri_suffix: str = ""
+def one_layer_case(
+    ctx: _Ctx,
+    cid: str,
+    *,
+    writer: str,
+    relpath: str,
+    fmt: str,
+    name: str,
+    voxel_size: tuple[float, float, float],
+    unit: str,
+    uri_suffix: str = "",
+    notes: str = "",
+    layer_name: str | None = None,
+    **layer_options: Any,
 ) -> DatasetCase:
+    """A case with one layer (named ``layer_name``, else like the dataset) whose truth is
+    ``layer_options["levels"]`` (see ``layer``)."""
     return DatasetCase(
         id=cid,
         writer=writer,
-        relpath=rel,
-        format=fmt,
+        relpath=relpath,
         uri_suffix=uri_suffix,
-        expected_error=errors,
+        format=fmt,
+        name=name,
+        voxel_size=voxel_size,
+        unit=unit,
         notes=notes,
+        layers=[layer(ctx, cid, layer_name or name, **layer_options)],
     )
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One bad input: ``write(folder)`` makes a valid dataset with the format's own writer and
+    then breaks it; exploring (or reading) must fail naming one of ``errors``."""
+
+    id: str
+    writer: str
+    fmt: str
+    write: Callable[[Path], None]
+    errors: list[str]
+    notes: str
+    uri_suffix: str = ""
+    folder_suffix: str = ""  # e.g. ".ome.zarr"
+
+    @property
+    def relpath(self) -> str:
+        return f"bad/{self.id.removeprefix('bad_')}{self.folder_suffix}"
+
+    def __call__(self, ctx: _Ctx) -> DatasetCase:
+        self.write(ctx.folder(self.relpath))
+        return DatasetCase(
+            id=self.id,
+            writer=self.writer,
+            relpath=self.relpath,
+            format=self.fmt,
+            uri_suffix=self.uri_suffix,
+            expected_error=self.errors,
+            notes=self.notes,
+        )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,17 +9,18 @@ from typing import Any
 import numpy as np
 
 from .core import (
+    BadRow,
     CaseFn,
     CaseRow,
     DatasetCase,
     Vec3,
-    _bad,
     _Ctx,
     _edit_json,
     _write_json,
     downsample,
     layer,
     noise,
+    one_layer_case,
     xyz_bbox,
 )
 
@@ -51,29 +51,23 @@ def _n5_plain_case(
 ) -> DatasetCase:
     rel = f"n5/{cid}"
     _ts_n5_write(ctx.folder(rel), vol_xyz, (32, 32, 16), compression)
-    return DatasetCase(
-        id=cid,
+    return one_layer_case(
+        ctx,
+        cid,
         writer="tensorstore",
         relpath=rel,
-        uri_suffix=uri_suffix,
-        format="n5",
+        fmt="n5",
         name=cid,
         voxel_size=(1.0, 1.0, 1.0),
         unit="nanometer",
+        uri_suffix=uri_suffix,
         notes="plain N5 array: no resolution, so 1 nanometer like plain zarr arrays",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                cid,
-                data_format="n5",
-                axes=("x", "y", "z"),
-                levels=[vol_xyz],
-                mags=[(1, 1, 1)],
-                mag_paths=[""],
-                bounding_box=xyz_bbox(vol_xyz.shape),
-            ),
-        ],
+        data_format="n5",
+        axes=("x", "y", "z"),
+        levels=[vol_xyz],
+        mags=[(1, 1, 1)],
+        mag_paths=[""],
+        bounding_box=xyz_bbox(vol_xyz.shape),
     )
 
 
@@ -110,145 +104,60 @@ def n5_channels_uint8(ctx: _Ctx) -> DatasetCase:
     )
 
 
-def _n5_pyramid(
+def _n5_multiscale_case(
     ctx: _Ctx,
-    rel: str,
+    cid: str,
     vol_xyz: np.ndarray,
-    mags: Sequence[Vec3],
-    extra_attrs: Callable[[int, Vec3], dict[str, Any]],
-) -> list[np.ndarray]:
-    """s0..sN by tensorstore (data downsampled here, by striding); returns the levels."""
-    levels = [downsample(vol_xyz, mag) for mag in mags]
-    for i, (mag, data) in enumerate(zip(mags, levels, strict=True)):
-        path = ctx.folder(f"{rel}/s{i}")
+    *,
+    relpath: str,
+    fmt: str,
+    name: str,
+    voxel_size: tuple[float, float, float],
+    unit: str,
+    level_attrs: Callable[[Vec3], dict[str, Any]],
+    group_attrs: dict[str, Any],
+    notes: str = "",
+) -> DatasetCase:
+    """s0..s2 (mags MAGS_3, data downsampled here by striding) written by tensorstore, each
+    with ``level_attrs(mag)`` added; the group's attributes.json is ``group_attrs``."""
+    levels = [downsample(vol_xyz, mag) for mag in MAGS_3]
+    for i, (mag, data) in enumerate(zip(MAGS_3, levels, strict=True)):
+        path = ctx.folder(f"{relpath}/s{i}")
         _ts_n5_write(path, data, (32, 32, 16), {"type": "gzip"})
-        attrs_path = path / "attributes.json"
-        attrs_path.write_text(
-            json.dumps({**json.loads(attrs_path.read_text()), **extra_attrs(i, mag)}, indent=2)
-        )
-    return levels
-
-
-def n5_multiscales_cosem(ctx: _Ctx) -> DatasetCase:
-    """COSEM style: group `multiscales[0].datasets[].transform{axes, scale, units}`."""
-    cid, rel = "n5_multiscales_cosem", "n5/cosem_multiscale"
-    mags: list[Vec3] = [(1, 1, 1), (2, 2, 1), (4, 4, 2)]
-    base_zyx = (8.0, 4.0, 4.0)  # voxel size (z, y, x) in nm
-
-    def transform(mag: Vec3) -> dict[str, Any]:
-        scale = [base_zyx[0] * mag[2], base_zyx[1] * mag[1], base_zyx[2] * mag[0]]
-        return {
-            "axes": ["z", "y", "x"],
-            "scale": scale,
-            "translate": [0.0, 0.0, 0.0],
-            "units": ["nm", "nm", "nm"],
-        }
-
-    levels = _n5_pyramid(
-        ctx, rel, noise((100, 80, 30), np.uint8, 25), mags, lambda i, m: {"transform": transform(m)}
-    )
-    _write_json(
-        ctx.folder(rel) / "attributes.json",
-        {
-            "n5": "2.5.1",
-            "multiscales": [
-                {
-                    "name": "cosem_multiscale",
-                    "datasets": [
-                        {"path": f"s{i}", "transform": transform(m)} for i, m in enumerate(mags)
-                    ],
-                }
-            ],
-        },
-    )
-    return DatasetCase(
-        id=cid,
-        writer="tensorstore",
-        relpath=rel,
-        format="n5-multiscales-cosem",
-        name="cosem_multiscale",
-        voxel_size=(4.0, 4.0, 8.0),
-        unit="nanometer",
-        notes="arrays by tensorstore; group attributes.json written here in the COSEM layout "
-        "(axes listed z, y, x = reverse of N5 `dimensions`); level data downsampled here",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                "cosem_multiscale",
-                data_format="n5",
-                axes=("x", "y", "z"),
-                levels=levels,
-                mags=mags,
-                mag_paths=["s0", "s1", "s2"],
-                bounding_box=xyz_bbox((100, 80, 30)),
-            ),
-        ],
-    )
-
-
-def n5_multiscales_bdv(ctx: _Ctx) -> DatasetCase:
-    """BigDataViewer / n5-viewer style: `multiScale`, `resolution`, `downsamplingFactors`."""
-    cid, rel = "n5_multiscales_bdv", "n5/bdv_multiscale"
-    mags: list[Vec3] = [(1, 1, 1), (2, 2, 1), (4, 4, 2)]
-    levels = _n5_pyramid(
+        _edit_json(path / "attributes.json", lambda attrs, mag=mag: {**attrs, **level_attrs(mag)})
+    _write_json(ctx.folder(relpath) / "attributes.json", {"n5": "2.5.1", **group_attrs})
+    return one_layer_case(
         ctx,
-        rel,
-        noise((90, 70, 24), np.uint16, 26),
-        mags,
-        lambda i, m: {"downsamplingFactors": list(m)},
-    )
-    _write_json(
-        ctx.folder(rel) / "attributes.json",
-        {
-            "n5": "2.5.1",
-            "multiScale": True,
-            "resolution": [0.25, 0.25, 1.0],
-            "downsamplingFactors": [list(m) for m in mags],
-        },
-    )
-    return DatasetCase(
-        id=cid,
+        cid,
         writer="tensorstore",
-        relpath=rel,
-        format="n5-multiscales-bdv",
-        name="bdv_multiscale",
-        voxel_size=(0.25, 0.25, 1.0),
-        unit="micrometer",
-        notes="no unit given: micrometer (N5 default). resolution/downsamplingFactors are "
-        "x, y, z; each sN also has its own downsamplingFactors attribute",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                "bdv_multiscale",
-                data_format="n5",
-                axes=("x", "y", "z"),
-                levels=levels,
-                mags=mags,
-                mag_paths=["s0", "s1", "s2"],
-                bounding_box=xyz_bbox((90, 70, 24)),
-            ),
-        ],
+        relpath=relpath,
+        fmt=fmt,
+        name=name,
+        voxel_size=voxel_size,
+        unit=unit,
+        notes=notes,
+        data_format="n5",
+        axes=("x", "y", "z"),
+        levels=levels,
+        mags=MAGS_3,
+        mag_paths=["s0", "s1", "s2"],
+        bounding_box=xyz_bbox(vol_xyz.shape),
     )
 
 
-def bad_n5_unknown_compression(ctx: _Ctx) -> DatasetCase:
-    rel = "bad/n5_unknown_compression"
-    path = ctx.folder(rel)
-    _ts_n5_write(path, noise((40, 30, 10), np.uint8, 56), (16, 16, 8), {"type": "gzip"})
-    _edit_json(
-        path / "attributes.json",
-        lambda a: a.update(compression={"type": "wk_test_unknown_compression"}),
-    )
-    return _bad(
-        "bad_n5_unknown_compression",
-        "tensorstore",
-        rel,
-        "n5",
-        ["compression", "wk_test_unknown_compression"],
-        "attributes.json compression type edited",
-    )
+MAGS_3: list[Vec3] = [(1, 1, 1), (2, 2, 1), (4, 4, 2)]
+COSEM_VOXEL_ZYX = (8.0, 4.0, 4.0)  # nm
+
+
+def _cosem_transform(mag: Vec3) -> dict[str, Any]:
+    """COSEM's per-dataset `transform` (axes listed z, y, x) of a level of ``mag`` (x, y, z)."""
+    z, y, x = COSEM_VOXEL_ZYX
+    return {"axes": ["z", "y", "x"], "scale": [z * mag[2], y * mag[1], x * mag[0]], "translate": [0.0, 0.0, 0.0], "units": ["nm", "nm", "nm"]}
+
+
+def _multiscale_row(cid: str, shape_xyz: Vec3, dtype: Any, seed: int, **options: Any) -> CaseRow:
+    """An N5 multiscale group of ``noise(shape_xyz, dtype, seed)``; options of ``_n5_multiscale_case``."""
+    return CaseRow(cid, _n5_multiscale_case, lambda: noise(shape_xyz, dtype, seed), lambda: options)
 
 
 def _row(
@@ -270,9 +179,36 @@ ROWS: list[CaseFn] = [
     _row("n5_float32_blosc", (70, 50, 20), np.float32, 23, {"type": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}),
     _row("n5_int32_zstd", (60, 50, 20), np.int32, 24, {"type": "zstd", "level": 3}),
     n5_channels_uint8,
-    n5_multiscales_cosem,
-    n5_multiscales_bdv,
+    _multiscale_row(
+        "n5_multiscales_cosem", (100, 80, 30), np.uint8, 25,
+        relpath="n5/cosem_multiscale", fmt="n5-multiscales-cosem", name="cosem_multiscale",
+        voxel_size=(4.0, 4.0, 8.0), unit="nanometer",
+        notes="arrays by tensorstore; group attributes.json written here in the COSEM layout "
+        "(axes listed z, y, x = reverse of N5 `dimensions`); level data downsampled here",
+        level_attrs=lambda mag: {"transform": _cosem_transform(mag)},
+        group_attrs={"multiscales": [{
+            "name": "cosem_multiscale",
+            "datasets": [{"path": f"s{i}", "transform": _cosem_transform(m)} for i, m in enumerate(MAGS_3)],
+        }]},
+    ),
+    _multiscale_row(
+        "n5_multiscales_bdv", (90, 70, 24), np.uint16, 26,
+        relpath="n5/bdv_multiscale", fmt="n5-multiscales-bdv", name="bdv_multiscale",
+        voxel_size=(0.25, 0.25, 1.0), unit="micrometer",
+        notes="no unit given: micrometer (N5 default). resolution/downsamplingFactors are "
+        "x, y, z; each sN also has its own downsamplingFactors attribute",
+        level_attrs=lambda mag: {"downsamplingFactors": list(mag)},
+        group_attrs={"multiScale": True, "resolution": [0.25, 0.25, 1.0], "downsamplingFactors": [list(m) for m in MAGS_3]},
+    ),
 ]
+def _unknown_compression(path: Path) -> None:
+    _ts_n5_write(path, noise((40, 30, 10), np.uint8, 56), (16, 16, 8), {"type": "gzip"})
+    _edit_json(path / "attributes.json", lambda a: a.update(compression={"type": "wk_test_unknown_compression"}))
+
+
 BAD: list[CaseFn] = [
-    bad_n5_unknown_compression,
-]
+    BadRow(
+        "bad_n5_unknown_compression", "tensorstore", "n5", _unknown_compression,
+        ["compression", "wk_test_unknown_compression"], "attributes.json compression type edited",
+    ),
+]  # fmt: skip

@@ -11,17 +11,17 @@ from typing import Any
 import numpy as np
 
 from .core import (
+    BadRow,
     CaseFn,
     CaseRow,
     DatasetCase,
     Vec3,
-    _bad,
     _Ctx,
     _edit_json,
     _write_json,
     downsample,
-    layer,
     noise,
+    one_layer_case,
     segments,
     smooth,
     xyz_bbox,
@@ -90,31 +90,25 @@ def _precomputed_case(
     keys = _ts_precomputed(
         ctx.folder(rel), levels, kind=kind, resolutions=resolutions, chunk=chunk, **scale_extra
     )
-    return DatasetCase(
-        id=cid,
+    return one_layer_case(
+        ctx,
+        cid,
         writer="tensorstore",
         relpath=rel,
-        uri_suffix=uri_suffix,
-        format="precomputed",
+        fmt="precomputed",
         name=cid,
         voxel_size=_vec3f(resolution),
         unit="nanometer",
+        uri_suffix=uri_suffix,
         notes=notes,
-        layers=[
-            layer(
-                ctx,
-                cid,
-                cid,
-                data_format="neuroglancerPrecomputed",
-                axes=("x", "y", "z", "c"),
-                levels=levels,
-                mags=list(factors),
-                mag_paths=keys,
-                bounding_box=xyz_bbox(vol_xyzc.shape[:3]),
-                tolerance=tolerance,
-                category="segmentation" if kind == "segmentation" else "color",
-            ),
-        ],
+        data_format="neuroglancerPrecomputed",
+        axes=("x", "y", "z", "c"),
+        levels=levels,
+        mags=list(factors),
+        mag_paths=keys,
+        bounding_box=xyz_bbox(vol_xyzc.shape[:3]),
+        tolerance=tolerance,
+        category="segmentation" if kind == "segmentation" else "color",
     )
 
 
@@ -125,110 +119,69 @@ def _vec3f(v: Sequence[float]) -> tuple[float, float, float]:
 JPEG_TOLERANCE = 24.0  # max. abs. difference per voxel (quality 75 on smooth data gives ~8)
 
 
-def cloudvolume_segmentation_offset_uint32(ctx: _Ctx) -> DatasetCase:
-    """Precomputed segmentation by cloud-volume with voxel_offset (10, 20, 5), 2 scales."""
+def _cloudvolume_case(
+    ctx: _Ctx,
+    cid: str,
+    data_xyzc: np.ndarray,
+    *,
+    relpath: str,
+    encoding: str,
+    resolution: Vec3,
+    offset: Vec3,
+    chunk: Vec3,
+    factor: Vec3,
+    mag_paths: list[str],
+    offset_2: Vec3,
+    notes: str = "",
+) -> DatasetCase:
+    """A 2-scale segmentation (the second ``factor`` coarser) written by cloud-volume with
+    ``voxel_offset``; ``mag_paths`` and ``offset_2`` (the second scale's offset) are what
+    cloud-volume names and computes."""
     from cloudvolume import CloudVolume
 
-    cid, rel = "cloudvolume_segmentation_offset_uint32", "cloudvolume/segmentation_offset"
-    url = ctx.folder(rel).resolve().as_uri()
-    offset, size = (10, 20, 5), (70, 60, 20)
+    url = ctx.folder(relpath).resolve().as_uri()
+    size = data_xyzc.shape[:3]
     info = CloudVolume.create_new_info(
         num_channels=1,
         layer_type="segmentation",
-        data_type="uint32",
-        encoding="raw",
-        resolution=[8, 8, 40],
+        data_type=data_xyzc.dtype.name,
+        encoding=encoding,
+        resolution=list(resolution),
         voxel_offset=list(offset),
         volume_size=list(size),
-        chunk_size=[32, 32, 8],
+        chunk_size=list(chunk),
     )
     vol = CloudVolume(url, info=info, compress=False, progress=False)
-    vol.add_scale((2, 2, 1), chunk_size=[32, 32, 8])
+    vol.add_scale(factor, chunk_size=list(chunk))
     vol.commit_info()
-    data = segments(size, np.uint32, block=(7, 9, 3))[..., None]
-    levels = [data, downsample(data, (2, 2, 1, 1))]
-    offsets: list[Vec3] = [offset, (5, 10, 5)]
+    levels = [data_xyzc, downsample(data_xyzc, (*factor, 1))]
     for mip, level in enumerate(levels):
         CloudVolume(url, mip=mip, compress=False, progress=False)[...] = level
-    return DatasetCase(
-        id=cid,
+    name = relpath.rsplit("/", 1)[-1]
+    return one_layer_case(
+        ctx,
+        cid,
         writer="cloud-volume",
-        relpath=rel,
-        format="precomputed",
-        name="segmentation_offset",
-        voxel_size=(8.0, 8.0, 40.0),
+        relpath=relpath,
+        fmt="precomputed",
+        name=name,
+        voxel_size=_vec3f(resolution),
         unit="nanometer",
-        notes="info has no '@type'; resolutions are ints; chunk files are named from the "
-        "voxel_offset (10-42_20-52_5-13), scale 2 offset (5, 10, 5)",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                "segmentation_offset",
-                data_format="neuroglancerPrecomputed",
-                axes=("x", "y", "z", "c"),
-                levels=levels,
-                mags=[(1, 1, 1), (2, 2, 1)],
-                mag_paths=["8_8_40", "16_16_40"],
-                bounding_box=xyz_bbox(size, offset),
-                offsets=offsets,
-                category="segmentation",
-            ),
-        ],
+        notes=notes,
+        data_format="neuroglancerPrecomputed",
+        axes=("x", "y", "z", "c"),
+        levels=levels,
+        mags=[(1, 1, 1), factor],
+        mag_paths=mag_paths,
+        bounding_box=xyz_bbox(size, offset),
+        offsets=[offset, offset_2],
+        category="segmentation",
     )
 
 
-def cloudvolume_compresso_uint32(ctx: _Ctx) -> DatasetCase:
-    """Precomputed segmentation in `compresso` by cloud-volume: voxel_offset, partial edge
-    chunks, 2 scales (what cloud-volume / igneous write for segmentations)."""
-    from cloudvolume import CloudVolume
-
-    cid, rel = "cloudvolume_compresso_uint32", "cloudvolume/compresso"
-    url = ctx.folder(rel).resolve().as_uri()
-    offset, size = (3, 5, 7), (70, 50, 20)
-    info = CloudVolume.create_new_info(
-        num_channels=1,
-        layer_type="segmentation",
-        data_type="uint32",
-        encoding="compresso",
-        resolution=[8, 8, 8],
-        voxel_offset=list(offset),
-        volume_size=list(size),
-        chunk_size=[32, 32, 16],
-    )
-    vol = CloudVolume(url, info=info, compress=False, progress=False)
-    vol.add_scale((2, 2, 2), chunk_size=[32, 32, 16])
-    vol.commit_info()
-    data = segments(size, np.uint32, block=(9, 7, 5), base=1000)[..., None]
-    levels = [data, downsample(data, (2, 2, 2, 1))]
-    offsets: list[Vec3] = [offset, (1, 2, 3)]
-    for mip, level in enumerate(levels):
-        CloudVolume(url, mip=mip, compress=False, progress=False)[...] = level
-    return DatasetCase(
-        id=cid,
-        writer="cloud-volume",
-        relpath=rel,
-        format="precomputed",
-        name="compresso",
-        voxel_size=(8.0, 8.0, 8.0),
-        unit="nanometer",
-        notes="compresso chunks; scale 2 voxel_offset (1, 2, 3)",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                "compresso",
-                data_format="neuroglancerPrecomputed",
-                axes=("x", "y", "z", "c"),
-                levels=levels,
-                mags=[(1, 1, 1), (2, 2, 2)],
-                mag_paths=["8_8_8", "16_16_16"],
-                bounding_box=xyz_bbox(size, offset),
-                offsets=offsets,
-                category="segmentation",
-            ),
-        ],
-    )
+def _cloudvolume_row(cid: str, data: Callable[[], np.ndarray], **options: Any) -> CaseRow:
+    """A cloud-volume segmentation of ``data()`` (x, y, z, c); options of ``_cloudvolume_case``."""
+    return CaseRow(cid, _cloudvolume_case, data, lambda: options)
 
 
 def precomputed_jxl_uint8(ctx: _Ctx) -> DatasetCase:
@@ -268,53 +221,30 @@ def precomputed_jxl_uint8(ctx: _Ctx) -> DatasetCase:
                 image = np.ascontiguousarray(block.transpose(2, 1, 0).reshape((z1 - z0) * (y1 - y0), x1 - x0))
                 data = imagecodecs.jpegxl_encode(image, lossless=True)
                 (root / "4_4_40" / f"{x0}-{x1}_{y0}-{y1}_{z0}-{z1}").write_bytes(data)
-    return DatasetCase(
-        id=cid,
+    return one_layer_case(
+        ctx,
+        cid,
         writer="imagecodecs",
         relpath=rel,
-        format="precomputed",
+        fmt="precomputed",
         name="jxl",
         voxel_size=(4.0, 4.0, 40.0),
         unit="nanometer",
         notes="lossless JPEG XL, so the values are exact",
-        layers=[
-            layer(
-                ctx,
-                cid,
-                "jxl",
-                data_format="neuroglancerPrecomputed",
-                axes=("x", "y", "z", "c"),
-                levels=[vol[..., None]],
-                mags=[(1, 1, 1)],
-                mag_paths=["4_4_40"],
-                bounding_box=xyz_bbox(size),
-            ),
-        ],
+        data_format="neuroglancerPrecomputed",
+        axes=("x", "y", "z", "c"),
+        levels=[vol[..., None]],
+        mags=[(1, 1, 1)],
+        mag_paths=["4_4_40"],
+        bounding_box=xyz_bbox(size),
     )
 
 
-def bad_precomputed_unknown_encoding(ctx: _Ctx) -> DatasetCase:
-    rel = "bad/precomputed_unknown_encoding"
-    path = ctx.folder(rel)
+def _unknown_encoding(path: Path) -> None:
     _ts_precomputed(
-        path,
-        [noise((40, 30, 10, 1), np.uint8, 55)],
-        kind="image",
-        resolutions=[(4.0, 4.0, 40.0)],
-        chunk=(16, 16, 8),
+        path, [noise((40, 30, 10, 1), np.uint8, 55)], kind="image", resolutions=[(4.0, 4.0, 40.0)], chunk=(16, 16, 8)
     )
-    _edit_json(
-        path / "info", lambda info: info["scales"][0].update(encoding="wk_test_unknown_encoding")
-    )
-    return _bad(
-        "bad_precomputed_unknown_encoding",
-        "tensorstore",
-        rel,
-        "precomputed",
-        ["encoding", "wk_test_unknown_encoding"],
-        "info scale encoding edited",
-        uri_suffix="/info",
-    )
+    _edit_json(path / "info", lambda info: info["scales"][0].update(encoding="wk_test_unknown_encoding"))
 
 
 def _sharding(hash_: str, preshift: int, minishard: int, shard: int, data_encoding: str) -> dict[str, Any]:
@@ -368,11 +298,25 @@ ROWS: list[CaseFn] = [
         notes="num_channels 2: one layer with 2 channels (the c dim); WEBKNOSSOS itself ignores num_channels",
         chunk=(32, 32, 8),
     ),
-    cloudvolume_segmentation_offset_uint32,
-    cloudvolume_compresso_uint32,
+    _cloudvolume_row(
+        "cloudvolume_segmentation_offset_uint32", lambda: segments((70, 60, 20), np.uint32, block=(7, 9, 3))[..., None],
+        relpath="cloudvolume/segmentation_offset", encoding="raw", resolution=(8, 8, 40), offset=(10, 20, 5),
+        chunk=(32, 32, 8), factor=(2, 2, 1), mag_paths=["8_8_40", "16_16_40"], offset_2=(5, 10, 5),
+        notes="info has no '@type'; resolutions are ints; chunk files are named from the "
+        "voxel_offset (10-42_20-52_5-13), scale 2 offset (5, 10, 5)",
+    ),
+    _cloudvolume_row(
+        "cloudvolume_compresso_uint32", lambda: segments((70, 50, 20), np.uint32, block=(9, 7, 5), base=1000)[..., None],
+        relpath="cloudvolume/compresso", encoding="compresso", resolution=(8, 8, 8), offset=(3, 5, 7),
+        chunk=(32, 32, 16), factor=(2, 2, 2), mag_paths=["8_8_8", "16_16_16"], offset_2=(1, 2, 3),
+        notes="compresso chunks; scale 2 voxel_offset (1, 2, 3)",
+    ),
     precomputed_jxl_uint8,
 ]  # fmt: skip
 
 BAD: list[CaseFn] = [
-    bad_precomputed_unknown_encoding,
-]
+    BadRow(
+        "bad_precomputed_unknown_encoding", "tensorstore", "precomputed", _unknown_encoding,
+        ["encoding", "wk_test_unknown_encoding"], "info scale encoding edited", uri_suffix="/info",
+    ),
+]  # fmt: skip

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .core import (
     ZYX,
+    BadRow,
     CaseFn,
     CaseRow,
     DatasetCase,
-    _bad,
     _Ctx,
     _edit_json,
-    layer,
     noise,
+    one_layer_case,
     xyz_bbox,
 )
 
@@ -43,29 +44,23 @@ def _plain_zarr_case(
         **create,
     )
     arr[...] = data
-    return DatasetCase(
-        id=cid,
+    return one_layer_case(
+        ctx,
+        cid,
         writer="zarr-python",
         relpath=rel,
-        uri_suffix=uri_suffix,
-        format=fmt,
+        fmt=fmt,
         name=cid,
         voxel_size=(1.0, 1.0, 1.0),
         unit="nanometer",
+        uri_suffix=uri_suffix,
         notes=notes,
-        layers=[
-            layer(
-                ctx,
-                cid,
-                cid,
-                data_format="zarr" if fmt == "zarr2" else "zarr3",
-                axes=ZYX,
-                levels=[data],
-                mags=[(1, 1, 1)],
-                mag_paths=[""],
-                bounding_box=xyz_bbox(data.shape[::-1]),
-            ),
-        ],
+        data_format="zarr" if fmt == "zarr2" else "zarr3",
+        axes=ZYX,
+        levels=[data],
+        mags=[(1, 1, 1)],
+        mag_paths=[""],
+        bounding_box=xyz_bbox(data.shape[::-1]),
     )
 
 
@@ -151,45 +146,31 @@ ROWS: list[CaseFn] = [
 ]  # fmt: skip
 
 
-def bad_zarr2_float16(ctx: _Ctx) -> DatasetCase:
-    import zarr
+def _write_zarr_noise(dtype: str, zarr_format: int, seed: int) -> Callable[[Path], Any]:
+    """A valid (10, 20, 30) zarr array of ``noise``, chunks (8, 16, 16); returns the array."""
 
-    rel = "bad/zarr2_float16"
-    arr = zarr.create_array(
-        ctx.folder(rel), shape=(10, 20, 30), chunks=(8, 16, 16), dtype="float16", zarr_format=2
-    )
-    arr[...] = noise((10, 20, 30), np.float16, 52)
-    return _bad(
-        "bad_zarr2_float16",
-        "zarr-python",
-        rel,
-        "zarr2",
-        ["float16", "<f2", "f2"],
-        'valid zarr v2 with dtype "<f2": unsupported element class',
-    )
+    def write(path: Path) -> Any:
+        import zarr
+
+        arr = zarr.create_array(path, shape=(10, 20, 30), chunks=(8, 16, 16), dtype=dtype, zarr_format=zarr_format)
+        arr[...] = noise((10, 20, 30), np.dtype(dtype), seed)
+        return arr
+
+    return write
 
 
-def bad_zarr3_unknown_codec(ctx: _Ctx) -> DatasetCase:
-    import zarr
-
-    rel = "bad/zarr3_unknown_codec"
-    path = ctx.folder(rel)
-    arr = zarr.create_array(
-        path, shape=(10, 20, 30), chunks=(8, 16, 16), dtype="uint8", zarr_format=3
-    )
-    arr[...] = noise((10, 20, 30), np.uint8, 53)
+def _unknown_codec(path: Path) -> None:
+    _write_zarr_noise("uint8", 3, 53)(path)
     _edit_json(path / "zarr.json", lambda m: m["codecs"].append({"name": "wk_test_unknown_codec"}))
-    return _bad(
-        "bad_zarr3_unknown_codec",
-        "zarr-python",
-        rel,
-        "zarr3",
-        ["codec", "wk_test_unknown_codec"],
-        "zarr.json codecs edited: unknown codec appended",
-    )
 
 
 BAD: list[CaseFn] = [
-    bad_zarr2_float16,
-    bad_zarr3_unknown_codec,
-]
+    BadRow(
+        "bad_zarr2_float16", "zarr-python", "zarr2", _write_zarr_noise("float16", 2, 52),
+        ["float16", "<f2", "f2"], 'valid zarr v2 with dtype "<f2": unsupported element class',
+    ),
+    BadRow(
+        "bad_zarr3_unknown_codec", "zarr-python", "zarr3", _unknown_codec,
+        ["codec", "wk_test_unknown_codec"], "zarr.json codecs edited: unknown codec appended",
+    ),
+]  # fmt: skip
