@@ -3,6 +3,11 @@
 Environment rule: ``isolate_cloud_env()`` runs at import time, before any test module
 imports gcsfs/s3fs/boto3, so no developer credentials or cloud config leak into tests
 and gcsfs does not hang on the emulator (``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false``).
+
+Retry rule: reads against a server that keeps failing would wait the default 30 s retry
+budget (``wk.set_retry_policy``) in every such test; the suite runs with
+``TEST_RETRY_BUDGET`` instead. Tests marked ``real_retry_budget`` (the ones that test the
+budget itself) start from the library's defaults.
 """
 
 from __future__ import annotations
@@ -25,8 +30,38 @@ from tests.support.servers import (  # noqa: E402
     S3Server,
     isolate_cloud_env,
 )
+from wk_widget.storage.retry import RetryPolicy, set_retry_policy  # noqa: E402
 
 _STORAGE_ENV = isolate_cloud_env()
+
+TEST_RETRY_BUDGET = 5.0  # seconds: room for a few retries on a loaded machine, not 30 s of waiting
+_DEFAULTS = RetryPolicy()
+
+
+def _retry_policy_for_tests(real: bool) -> None:
+    set_retry_policy(
+        budget=_DEFAULTS.budget if real else TEST_RETRY_BUDGET,
+        read_timeout=_DEFAULTS.read_timeout,
+        max_retry_after=_DEFAULTS.max_retry_after,
+    )
+
+
+_retry_policy_for_tests(real=False)  # also for fixtures that read before the first test
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_retry_budget: run with the library's default retry policy (30 s budget)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _test_retry_policy(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from the suite's short retry budget (or the defaults when marked
+    ``real_retry_budget``), whatever the previous test set."""
+    _retry_policy_for_tests(real=request.node.get_closest_marker("real_retry_budget") is not None)
+    yield
+    _retry_policy_for_tests(real=False)
 
 
 @pytest.fixture(scope="session")

@@ -291,6 +291,7 @@ def test_object_store_ranges_check_content_range(servers: tuple[FaultServer, Fau
     assert len(ranged) == 2  # asked once more, then refused
 
 
+@pytest.mark.real_retry_budget  # two 2 s Retry-Afters need more than the suite's short budget
 def test_retry_after_is_honoured_within_the_budget(servers: tuple[FaultServer, FaultServer]) -> None:
     a, _ = servers
     write(a.root, "ra.bin", b"recovered")
