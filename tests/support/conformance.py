@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,13 @@ import pytest
 from tests.support.datasets import DatasetCase, ExpectedLayer, Manifest
 from tests.support.servers import HTTP_AUTH, HttpServer
 from wk_widget.storage import HttpBasicAuth
-from wk_widget.testing import ExplorerCase, LayerExpectation, ReaderCase
+from wk_widget.testing import (
+    ExplorerCase,
+    ExplorerConformance,
+    LayerExpectation,
+    ReaderCase,
+    ReaderConformance,
+)
 from wk_widget.testing.served import ServedCopy
 
 SECRETS = (HTTP_AUTH[1], f"{HTTP_AUTH[0]}:{HTTP_AUTH[1]}")
@@ -139,3 +146,40 @@ def explorer_case(manifest: Manifest, server: HttpServer, tmp: Path, case_id: st
         make_copy=lambda: copier(manifest, case, server, tmp),
         credentials=credentials(),
     )
+
+
+# ------------------------------------------------------------------ one format's suites
+
+ReaderParam = tuple[str, str | None, int]
+
+
+def reader_suite(
+    name: str, params: Sequence[ReaderParam], known: Mapping[tuple[str, str], str]
+) -> type[ReaderConformance]:
+    """The inherited reader tests over ``params`` (``(case, layer or None, level)``), served
+    by the basic-auth HTTP server; ``known`` as in ``known_defects``. Bind it to ``name``
+    in the test module (``TestZarrReaders = reader_suite("TestZarrReaders", ...)``)."""
+
+    @pytest.fixture(name="reader_case", params=list(params), ids=case_id)
+    def fixture(
+        self: Any, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
+    ) -> ReaderCase:
+        known_defects(request, known)
+        return reader_case(datasets, http_auth_server, tmp_path, request.param)
+
+    return type(name, (ReaderConformance,), {"reader_case": fixture})
+
+
+def explorer_suite(
+    name: str, case_ids: Sequence[str], known: Mapping[tuple[str, str], str]
+) -> type[ExplorerConformance]:
+    """The inherited explorer tests over ``case_ids`` (see ``reader_suite``)."""
+
+    @pytest.fixture(name="explorer_case", params=list(case_ids))
+    def fixture(
+        self: Any, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
+    ) -> ExplorerCase:
+        known_defects(request, known)
+        return explorer_case(datasets, http_auth_server, tmp_path, request.param)
+
+    return type(name, (ExplorerConformance,), {"explorer_case": fixture})

@@ -11,11 +11,14 @@ and never counted or forwarded.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
-from dataclasses import dataclass, field
+import sys
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run by path or with -m
+from http_server import STATS, Stats, get_stats, reset_stats
 
 HOP_BY_HOP = frozenset(
     {
@@ -31,42 +34,8 @@ HOP_BY_HOP = frozenset(
 )
 
 
-@dataclass
-class Stats:
-    methods: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[str] = field(default_factory=Counter)
-    requests: int = 0
-    bytes: int = 0
-    paths: list[str] = field(default_factory=list)
-
-    def clear(self) -> None:
-        self.methods.clear()
-        self.statuses.clear()
-        self.requests = self.bytes = 0
-        self.paths.clear()
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "methods": dict(self.methods),
-            "statuses": dict(self.statuses),
-            "requests": self.requests,
-            "bytes": self.bytes,
-            "paths": list(self.paths),
-        }
-
-
-STATS = web.AppKey("stats", Stats)
 UPSTREAM = web.AppKey("upstream", str)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
-
-
-async def get_stats(request: web.Request) -> web.StreamResponse:
-    return web.json_response(request.app[STATS].as_json())
-
-
-async def reset_stats(request: web.Request) -> web.StreamResponse:
-    request.app[STATS].clear()
-    return web.json_response({"ok": True})
 
 
 async def forward(request: web.Request) -> web.StreamResponse:

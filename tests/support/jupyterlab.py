@@ -29,10 +29,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
-from tests.support.servers import ServerProcess, ServerStartError, free_port
+from tests.support.servers import ServerProcess, StartStop, start_on_free_port
 from tests.support.widget_checks import watch_external_requests
 
 CHROMIUM = os.environ.get("WK_CHROMIUM", "/usr/bin/chromium")
@@ -94,7 +93,7 @@ def notebook_json(cells: Sequence[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- JupyterLab
 
 
-class JupyterLab:
+class JupyterLab(StartStop):
     """A JupyterLab (or, with ``app="notebook"``, Notebook 7) server process over ``root``
     (a temporary directory by default)."""
 
@@ -129,28 +128,23 @@ class JupyterLab:
             }
         )
         env.update(self.extra_env)
-        for attempt in range(3):
-            self.port = free_port()
-            argv = [
+        self.process = start_on_free_port(
+            f"jupyter-{self.app}",
+            lambda port: [
                 sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
                 "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                 "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
                 f"--ServerApp.root_dir={self.root}", f"--LabServerApp.app_settings_dir={app_settings}",
                 *_NEWS_OFF[self.app],
                 "--ServerApp.log_level=WARN", "--MappingKernelManager.cull_idle_timeout=0",
-            ]  # fmt: skip
-            process = ServerProcess(f"jupyter-{self.app}", argv, self.port, "/api/status", env)
-            process.spawn()
-            try:
-                process.wait_ready(timeout=90)
-            except ServerStartError as exc:
-                if exc.port_in_use and attempt < 2:
-                    continue
-                raise
-            self.process = process
-            return self
-        raise AssertionError("unreachable")
+            ],
+            "/api/status",
+            env,
+            timeout=90,
+        )  # fmt: skip
+        self.port = self.process.port
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
@@ -160,14 +154,6 @@ class JupyterLab:
             self.process.stop()
             self.process = None
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def log(self) -> str:
         return self.process.output() if self.process else ""
@@ -272,7 +258,7 @@ class JupyterLab:
 # --------------------------------------------------------------------------- browser
 
 
-class Browser:
+class Browser(StartStop):
     """Playwright's sync API driving the system Chromium with a fresh profile."""
 
     def __init__(self, artifacts: Path | None = None, viewport: tuple[int, int] = (1400, 1000)) -> None:
@@ -311,14 +297,6 @@ class Browser:
                 self._pw.stop()
         self.context = self._pw = None
         shutil.rmtree(self._profile, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def new_page(self) -> Any:
         return self.context.new_page()

@@ -20,10 +20,9 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
-from tests.support.servers import ServerProcess, ServerStartError, free_port
+from tests.support.servers import ServerProcess, StartStop, start_on_free_port
 
 
 def marimo_app(code: str, width: str = "compact") -> str:
@@ -39,7 +38,7 @@ def marimo_app(code: str, width: str = "compact") -> str:
     )
 
 
-class Marimo:
+class Marimo(StartStop):
     """``marimo run`` over one notebook folder (``root``); notebooks are written into it."""
 
     def __init__(self, root: Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -77,24 +76,19 @@ class Marimo:
             }
         )
         env.update(self.extra_env)
-        for attempt in range(3):
-            self.port = free_port()
-            argv = [
+        self.process = start_on_free_port(
+            "marimo",
+            lambda port: [
                 sys.executable, "-m", "marimo", "run", str(self.root), "--headless",
-                "--host", "127.0.0.1", "--port", str(self.port), "--no-token",
+                "--host", "127.0.0.1", "--port", str(port), "--no-token",
                 "--no-sandbox", "--no-check", "--session-ttl", "0",
-            ]  # fmt: skip
-            process = ServerProcess("marimo", argv, self.port, "/health", env)
-            process.spawn()
-            try:
-                process.wait_ready(timeout=90)
-            except ServerStartError as exc:
-                if exc.port_in_use and attempt < 2:
-                    continue
-                raise
-            self.process = process
-            return self
-        raise AssertionError("unreachable")
+            ],
+            "/health",
+            env,
+            timeout=90,
+        )  # fmt: skip
+        self.port = self.process.port
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
@@ -105,11 +99,3 @@ class Marimo:
 
     def log(self) -> str:
         return self.process.output() if self.process else ""
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -184,7 +184,9 @@ class ServerStartError(RuntimeError):
         )
 
 
-def _start_all(make: Callable[[], list[ServerProcess]], attempts: int = 3) -> list[ServerProcess]:
+def _start_all(
+    make: Callable[[], list[ServerProcess]], attempts: int = 3, timeout: float = STARTUP_TIMEOUT_S
+) -> list[ServerProcess]:
     """Spawn processes together (fast), wait for all; retry on a port race."""
     for attempt in range(attempts):
         processes = make()
@@ -192,7 +194,7 @@ def _start_all(make: Callable[[], list[ServerProcess]], attempts: int = 3) -> li
             p.spawn()
         try:
             for p in processes:
-                p.wait_ready()
+                p.wait_ready(timeout)
             return processes
         except BaseException as exc:
             for p in processes:
@@ -201,6 +203,41 @@ def _start_all(make: Callable[[], list[ServerProcess]], attempts: int = 3) -> li
             if not port_race or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def start_on_free_port(
+    name: str,
+    argv_for: Callable[[int], list[str]],
+    ready_path: str,
+    env: dict[str, str] | None,
+    timeout: float = STARTUP_TIMEOUT_S,
+) -> ServerProcess:
+    """One server process, ``argv_for(port)`` on a free port, ready when ``ready_path``
+    answers; on a port race it tries another port."""
+
+    def make() -> list[ServerProcess]:
+        port = free_port()
+        return [ServerProcess(name, argv_for(port), port, ready_path, env)]
+
+    return _start_all(make, timeout=timeout)[0]
+
+
+class StartStop:
+    """``with server as s``: ``start()`` on entry (returns the server), ``stop()`` on exit."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def _python(module_file: str, *args: str) -> list[str]:
@@ -217,7 +254,7 @@ def _child_env(**extra: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- base class
 
 
-class _Server:
+class _Server(StartStop):
     """start()/stop(), context manager, and the ``/__stats`` + ``/__reset`` controls."""
 
     _processes: list[ServerProcess]
@@ -253,14 +290,6 @@ class _Server:
         for process in reversed(self._processes):
             process.stop()
         self._processes = []
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def stats(self) -> dict[str, Any]:
         """``{"methods": {"GET": n, ...}, "statuses": {"200": n, ...}, "requests": n,
