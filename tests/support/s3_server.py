@@ -15,10 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run by path or with -m
+from http_server import Stats  # the same counters as the HTTP server and the GCS proxy
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -26,26 +30,16 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class CountingMiddleware:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        self.lock = threading.Lock()
-        self.reset()
+        self.lock = threading.Lock()  # werkzeug serves each request in its own thread
+        self.stats = Stats()
 
     def reset(self) -> None:
         with self.lock:
-            self.methods: Counter[str] = Counter()
-            self.statuses: Counter[str] = Counter()
-            self.requests = 0
-            self.bytes = 0
-            self.paths: list[str] = []
+            self.stats.clear()
 
     def snapshot(self) -> dict[str, object]:
         with self.lock:
-            return {
-                "methods": dict(self.methods),
-                "statuses": dict(self.statuses),
-                "requests": self.requests,
-                "bytes": self.bytes,
-                "paths": list(self.paths),
-            }
+            return self.stats.as_json()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -59,13 +53,13 @@ class CountingMiddleware:
             return _json(start_response, {"ok": True})
         query = environ.get("QUERY_STRING", "")
         with self.lock:
-            self.methods[method] += 1
-            self.requests += 1
-            self.paths.append(f"{path}?{query}" if query else path)
+            self.stats.methods[method] += 1
+            self.stats.requests += 1
+            self.stats.paths.append(f"{path}?{query}" if query else path)
 
         def counting_start_response(status: str, headers: Any, *exc: Any) -> Any:
             with self.lock:
-                self.statuses[status.split(" ", 1)[0]] += 1
+                self.stats.statuses[status.split(" ", 1)[0]] += 1
             return start_response(status, headers, *exc)
 
         result = self.app(environ, counting_start_response)
@@ -76,7 +70,7 @@ class CountingMiddleware:
             for chunk in result:
                 if method != "HEAD":
                     with self.lock:
-                        self.bytes += len(chunk)
+                        self.stats.bytes += len(chunk)
                 yield chunk
         finally:
             close = getattr(result, "close", None)
