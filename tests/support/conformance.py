@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,33 +153,38 @@ def explorer_case(manifest: Manifest, server: HttpServer, tmp: Path, case_id: st
 ReaderParam = tuple[str, str | None, int]
 
 
+def _suite(
+    name: str,
+    base: type[Any],
+    fixture_name: str,
+    params: Sequence[Any],
+    ids: Callable[[Any], str] | None,
+    build: Callable[[Manifest, HttpServer, Path, Any], Any],
+    known: Mapping[tuple[str, str], str],
+) -> type[Any]:
+    """``base``'s inherited tests with the fixture ``fixture_name`` over ``params``: each one
+    ``build``s a case served by the basic-auth HTTP server; ``known`` as in ``known_defects``."""
+
+    @pytest.fixture(name=fixture_name, params=list(params), ids=ids)
+    def fixture(
+        self: Any, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
+    ) -> Any:
+        known_defects(request, known)
+        return build(datasets, http_auth_server, tmp_path, request.param)
+
+    return type(name, (base,), {fixture_name: fixture})
+
+
 def reader_suite(
     name: str, params: Sequence[ReaderParam], known: Mapping[tuple[str, str], str]
 ) -> type[ReaderConformance]:
-    """The inherited reader tests over ``params`` (``(case, layer or None, level)``), served
-    by the basic-auth HTTP server; ``known`` as in ``known_defects``. Bind it to ``name``
-    in the test module (``TestZarrReaders = reader_suite("TestZarrReaders", ...)``)."""
-
-    @pytest.fixture(name="reader_case", params=list(params), ids=case_id)
-    def fixture(
-        self: Any, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
-    ) -> ReaderCase:
-        known_defects(request, known)
-        return reader_case(datasets, http_auth_server, tmp_path, request.param)
-
-    return type(name, (ReaderConformance,), {"reader_case": fixture})
+    """The reader conformance tests over ``params`` (``(case, layer or None, level)``). Bind
+    it to ``name`` in the test module: ``TestZarrReaders = reader_suite("TestZarrReaders", ...)``."""
+    return _suite(name, ReaderConformance, "reader_case", params, case_id, reader_case, known)
 
 
 def explorer_suite(
     name: str, case_ids: Sequence[str], known: Mapping[tuple[str, str], str]
 ) -> type[ExplorerConformance]:
-    """The inherited explorer tests over ``case_ids`` (see ``reader_suite``)."""
-
-    @pytest.fixture(name="explorer_case", params=list(case_ids))
-    def fixture(
-        self: Any, request: pytest.FixtureRequest, datasets: Manifest, http_auth_server: HttpServer, tmp_path: Path
-    ) -> ExplorerCase:
-        known_defects(request, known)
-        return explorer_case(datasets, http_auth_server, tmp_path, request.param)
-
-    return type(name, (ExplorerConformance,), {"explorer_case": fixture})
+    """The explorer conformance tests over ``case_ids`` (see ``reader_suite``)."""
+    return _suite(name, ExplorerConformance, "explorer_case", case_ids, None, explorer_case, known)

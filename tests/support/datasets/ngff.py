@@ -89,29 +89,21 @@ def _ngff_case(
     image: np.ndarray,
     *,
     relpath: str,
-    name: str,
-    axes: str,
-    scale: dict[str, float],
-    units: dict[str, str],
-    chunks: Sequence[int],
-    levels: int,
     voxel_size: tuple[float, float, float],
     unit: str,
-    version: str = "0.4",
-    omero: dict[str, Any] | None = None,
     layers: Sequence[tuple[str, dict[str, Any]]] = (),
     more_layers: Callable[[_Ctx, str, Path], list[ExpectedLayer]] | None = None,
     uri_suffix: str = "",
     notes: str = "",
+    **write: Any,
 ) -> DatasetCase:
-    """An image written by ome-zarr (``levels`` levels s0.., y/x halved per level): one layer per
-    ``layers`` entry (name, options of ``layer``; default: one layer named ``name``), then
-    ``more_layers(ctx, cid, path)`` (which may also rewrite the metadata)."""
+    """An image written by ome-zarr with ``_ome_write(**write)`` (name, axes, scale, units,
+    chunks, levels, version, omero): one layer per ``layers`` entry (name, options of
+    ``layer``; default: one layer named like the image), then ``more_layers(ctx, cid, path)``
+    (which may also rewrite the metadata)."""
     path = ctx.folder(relpath)
-    written = _ome_write(
-        path, image, name=name, axes=axes, scale=scale, units=units, chunks=chunks, levels=levels,
-        version=version, **({"omero": omero} if omero else {}),
-    )  # fmt: skip
+    written = _ome_write(path, image, **write)
+    name, axes, levels, version = write["name"], write["axes"], write["levels"], write.get("version", "0.4")
     size = dict(zip(axes, image.shape, strict=True))
     common: dict[str, Any] = dict(
         data_format="zarr" if version == "0.4" else "zarr3",
