@@ -61,7 +61,7 @@ const TWIN_KEYS = {
   Preview: { datasource: true, staged: true, imported: true, reports: true } satisfies Keys<Preview>,
   TileRequest: {
     id: true, layer: true, plane: true, mag: true, slice: true, tile: true, size: true, channel: true, axes: true,
-    format: true, range: true, color: true,
+    format: true, range: true, color: true, prefetch: true,
   } satisfies Keys<TileRequest>,
   TileReplyOk: {
     type: true, id: true, ok: true, layer: true, encoding: true, dtype: true, w: true, h: true, u0: true, v0: true,
