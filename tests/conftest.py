@@ -47,6 +47,7 @@ def _retry_policy_for_tests(real: bool) -> None:
 
 
 _retry_policy_for_tests(real=False)  # also for fixtures that read before the first test
+os.environ["WK_WIDGET_RETRY_BUDGET"] = str(TEST_RETRY_BUDGET)  # the CLI in child processes too
 
 
 def pytest_configure(config: pytest.Config) -> None:

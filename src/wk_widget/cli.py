@@ -1,13 +1,17 @@
 """`wk-widget explore URI...`: explore, assemble, print datasource-properties.json.
 
 Exit status 0 with at least one layer, 1 when exploration failed (one line per failing
-URI on stderr, never a traceback), 2 for usage errors.
+URI on stderr, never a traceback), 2 for usage errors. `--retry-budget` (or the
+environment variable WK_WIDGET_RETRY_BUDGET) bounds how long a failing server is retried,
+so scripts can fail fast instead of waiting the library's 30 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +21,9 @@ from ._atomic import atomic_write_text
 from .dataset import explore_async
 from .errors import RemoteDatasetError, scrub
 from .storage import coerce_credentials, run_sync
+from .storage.retry import set_retry_policy
+
+RETRY_BUDGET_ENV = "WK_WIDGET_RETRY_BUDGET"
 
 
 def _triple(text: str) -> tuple[float, float, float]:
@@ -28,6 +35,16 @@ def _triple(text: str) -> tuple[float, float, float]:
     if len(values) != 3 or not all(v > 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected three positive numbers X,Y,Z, got {text!r}")
     return (values[0], values[1], values[2])
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--voxel-size", type=_triple, metavar="X,Y,Z", help="voxel size of mag 1")
     ex.add_argument("--unit", help="length unit of the voxel size (nm, um, nanometer, ...)")
     ex.add_argument("-o", "--output", metavar="FILE", help="write the JSON here instead of stdout")
+    ex.add_argument(
+        "--retry-budget",
+        type=_seconds,
+        metavar="SECONDS",
+        default=os.environ.get(RETRY_BUDGET_ENV),  # argparse runs `type` on a string default
+        help=f"how long to keep retrying a failing server (default 30; env {RETRY_BUDGET_ENV})",
+    )
     ex.add_argument("-v", "--verbose", action="store_true", help="report which formats were tried per URI (stderr)")
     return parser
 
@@ -62,6 +86,8 @@ def _print_report(reports: Sequence[object]) -> None:
 
 def _explore(args: argparse.Namespace) -> int:
     errors: list[RemoteDatasetError] = []
+    if args.retry_budget is not None:
+        set_retry_policy(budget=args.retry_budget)
     try:
         creds = coerce_credentials(Path(args.credentials)) if args.credentials else None
         if args.unit is not None and units.normalize_unit(args.unit) is None:

@@ -4,6 +4,7 @@ one line per failing URI and no traceback; usage errors exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,21 @@ def test_credentials_file_and_no_secret_in_output(http_auth_server: HttpServer, 
     creds.write_text(json.dumps({"type": "http_basic", "username": HTTP_AUTH[0], "password": "wrong-pass-word-77"}))
     wrong = subprocess.run([sys.executable, "-m", "wk_widget", "explore", uri, "--credentials", str(creds)], capture_output=True, text=True, check=False)
     assert wrong.returncode == 1 and "wrong-pass-word-77" not in wrong.stderr
+
+
+def test_cli_retry_budget(http_server: HttpServer) -> None:
+    """`--retry-budget 0`: one attempt at a failing server; the env default gives retries."""
+    uri = f"{http_server.url}/__status/500/datasets-errors/zarr2_uint8_blosc"
+    cli = [sys.executable, "-m", "wk_widget", "explore", uri]
+    http_server.reset_stats()
+    once = subprocess.run([*cli, "--retry-budget", "0"], capture_output=True, text=True, check=False)
+    assert once.returncode == 1 and "server fault" in once.stderr.lower(), once
+    single = http_server.stats()["requests"]
+    http_server.reset_stats()
+    env = {**os.environ, "WK_WIDGET_RETRY_BUDGET": "1"}
+    retried = subprocess.run(cli, capture_output=True, text=True, check=False, env=env)
+    assert retried.returncode == 1 and "server fault" in retried.stderr.lower(), retried
+    assert http_server.stats()["requests"] > single >= 1
+    for bad in ("-1", "nan", "soon"):
+        usage = subprocess.run([*cli, "--retry-budget", bad], capture_output=True, text=True, check=False)
+        assert usage.returncode == 2 and "retry-budget" in usage.stderr and "Traceback" not in usage.stderr, usage
