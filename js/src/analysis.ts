@@ -9,10 +9,11 @@ import { colorizeIntensity, type NumericArray, type RGB } from "./colors";
 import { colorizeMapped, isPlain, type ColorParams } from "./colormaps";
 import { h } from "./dom";
 import { histogram, histogramDomain, type Histogram } from "./histogram";
+import type { TileValues } from "./png";
 import {
   MSG_CLICK, type ClickMessage, type DatasetInfo, type LayerInfo, type LayerSettings, type Plane, type Vec3, type WidgetModel,
 } from "./protocol";
-import { clickSelection, colorizeSegments, isSegmentMode, segmentPainter, type SegmentMode } from "./segments";
+import { clickSelection, colorizePalette, colorizeSegments, isSegmentMode, segmentPainter, type SegmentMode } from "./segments";
 import { PLANE_AXES, screenToVoxel, voxelToScreen, type ViewGeometry } from "./tilemath";
 import { AnnotationList } from "./ui/annotationList";
 import { ContrastControl, colormapOf } from "./ui/contrastControl";
@@ -179,12 +180,16 @@ export class Analysis {
     return `${mode}|${this.selectedOf(layer).join(",")}|${mode === "all_but_hidden" ? (s.hidden_segments ?? []).join(",") : ""}`;
   }
 
-  colorizeSegmentation(layer: LayerInfo, s: LayerSettings, values: NumericArray, n: number, out: Uint32Array, hover: [number, number] | null, words64: boolean): void {
+  colorizeSegmentation(
+    layer: LayerInfo, s: LayerSettings, values: NumericArray, n: number, out: Uint32Array, hover: [number, number] | null, words64: boolean,
+    palette?: TileValues["palette"],
+  ): void {
     const paint = segmentPainter({
       alpha: Math.round(Math.max(0, Math.min(1, s.opacity)) * 255), mode: this.modeOf(s),
       selected: this.selectedOf(layer.name), hidden: s.hidden_segments ?? [], colors: layer.segments ?? null, hover,
     });
-    colorizeSegments(values, n, out, paint, words64);
+    if (palette) colorizePalette(palette.ids, palette.index, n, out, paint, words64);
+    else colorizeSegments(values, n, out, paint, words64);
   }
 
   colorParams(layer: LayerInfo, s: LayerSettings): ColorParams {

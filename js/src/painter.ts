@@ -137,7 +137,7 @@ export class Painter {
     const out = new Uint32Array(img.data.buffer);
     const n = data.w * data.h;
     if (params) this.analysis.colorizeColor(params, data.values, n, out, data.words64);
-    else this.analysis.colorizeSegmentation(layer, s, data.values, n, out, hov ? [hov.lo, hov.hi] : null, data.words64);
+    else this.analysis.colorizeSegmentation(layer, s, data.values, n, out, hov ? [hov.lo, hov.hi] : null, data.words64, data.palette);
     canvas.getContext("2d")?.putImageData(img, 0, 0);
     this.colorCache.set(tile.key, { lut, tile, canvas });
     return canvas;

@@ -4,7 +4,7 @@
 
 import { unzlibSync } from "fflate";
 import type { NumericArray } from "./colors";
-import { DTYPE_SIZES, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, type TileReplyOk } from "./protocol";
+import { DTYPE_SIZES, ENCODING_PNG_PALETTE, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, type TileReplyOk } from "./protocol";
 
 export interface DecodedPng {
   width: number;
@@ -139,6 +139,8 @@ export interface TileValues {
   /** The values; 64-bit integers as a Uint32Array with two words (lo, hi) per value. */
   values: NumericArray;
   words64: boolean;
+  /** "png-palette" tiles: the tile's distinct ids (as `values`) and each pixel's index into them. */
+  palette?: { ids: NumericArray; index: Uint8Array | Uint16Array };
 }
 
 /** Byte planes (k-th block of h rows = byte k of each little-endian value) -> values. */
@@ -166,23 +168,70 @@ export function planesToValues(pixels: Uint8Array, w: number, h: number, dtype: 
       for (let p = 0; p < n; p++) bytes[p * size + k] = plane[p]!;
     }
   }
-  const buf = bytes.buffer;
-  let values: NumericArray;
-  let words64 = false;
+  return { dtype, w, h, ...typedValues(bytes.buffer, dtype) };
+}
+
+/** Little-endian values of `dtype` in `buf` as a typed array (64-bit: two words each). */
+function typedValues(buf: ArrayBuffer, dtype: string): { values: NumericArray; words64: boolean } {
   switch (dtype) {
-    case "uint8": values = new Uint8Array(buf); break;
-    case "int8": values = new Int8Array(buf); break;
-    case "uint16": values = new Uint16Array(buf); break;
-    case "int16": values = new Int16Array(buf); break;
-    case "uint32": values = new Uint32Array(buf); break;
-    case "int32": values = new Int32Array(buf); break;
-    case "float": values = new Float32Array(buf); break;
-    case "double": values = new Float64Array(buf); break;
+    case "uint8": return { values: new Uint8Array(buf), words64: false };
+    case "int8": return { values: new Int8Array(buf), words64: false };
+    case "uint16": return { values: new Uint16Array(buf), words64: false };
+    case "int16": return { values: new Int16Array(buf), words64: false };
+    case "uint32": return { values: new Uint32Array(buf), words64: false };
+    case "int32": return { values: new Int32Array(buf), words64: false };
+    case "float": return { values: new Float32Array(buf), words64: false };
+    case "double": return { values: new Float64Array(buf), words64: false };
     case "uint64":
-    case "int64": values = new Uint32Array(buf); words64 = true; break;
+    case "int64": return { values: new Uint32Array(buf), words64: true };
     default: throw new Error(`unknown dtype ${dtype}`);
   }
-  return { dtype, w, h, values, words64 };
+}
+
+/** Decode a "png-palette" tile (segment ids): u32 count n, the n ids (little-endian),
+ * then a gray8 PNG of the index byte planes (1 plane for n <= 256, else 2). The values
+ * are expanded for readouts; colouring uses the palette (one colour per id). */
+export async function decodePaletteTile(
+  bytes: Uint8Array, dtype: string, w: number, h: number, inflate: Inflate = inflateSync,
+): Promise<TileValues> {
+  const size = DTYPE_SIZES[dtype];
+  if (size === undefined || size < 2) throw new Error(`no palette tiles of ${dtype}`);
+  if (bytes.length < 4) throw new Error("palette tile too short");
+  const n = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;
+  const end = 4 + n * size;
+  if (n < 1 || n > 65536 || bytes.length < end) throw new Error(`bad palette of ${n} ids`);
+  const { values: ids, words64 } = typedValues(bytes.slice(4, end).buffer, dtype);
+  const k = n <= 256 ? 1 : 2;
+  const png = await decodePng(bytes.subarray(end), inflate);
+  if (png.width !== w || png.height !== h * k || png.channels !== 1 || png.bitDepth !== 8) {
+    throw new Error(`palette index PNG is ${png.width}x${png.height}, expected ${w}x${h * k} gray8`);
+  }
+  const count = w * h;
+  let index: Uint8Array | Uint16Array;
+  if (k === 1) {
+    index = png.pixels.subarray(0, count);
+  } else {
+    const p = png.pixels;
+    index = new Uint16Array(count);
+    for (let q = 0; q < count; q++) index[q] = p[q]! | (p[count + q]! << 8);
+  }
+  const { values } = typedValues(new ArrayBuffer(count * size), dtype);
+  if (words64) {
+    const from = ids as Uint32Array, to = values as Uint32Array;
+    for (let q = 0; q < count; q++) {
+      const i = index[q]!;
+      if (i >= n) throw new Error("palette index out of range");
+      to[2 * q] = from[2 * i]!;
+      to[2 * q + 1] = from[2 * i + 1]!;
+    }
+  } else {
+    for (let q = 0; q < count; q++) {
+      const i = index[q]!;
+      if (i >= n) throw new Error("palette index out of range");
+      values[q] = ids[i]!;
+    }
+  }
+  return { dtype, w, h, values, words64, palette: { ids, index } };
 }
 
 /** Decode a "png-planes" tile. */
@@ -226,6 +275,7 @@ export function decodeTileReply(reply: TileReplyOk, bytes: Uint8Array): Promise<
       return Promise.reject(e);
     }
   }
+  if (reply.encoding === ENCODING_PNG_PALETTE) return decodePaletteTile(bytes, reply.dtype, reply.w, reply.h);
   if (reply.encoding !== ENCODING_PNG_PLANES) throw new Error(`unexpected tile encoding ${reply.encoding}`);
   return decodePlanesTile(bytes, reply.dtype, reply.w, reply.h);
 }

@@ -31,6 +31,7 @@ export type Vec3 = [number, number, number];
 
 export const ENCODING_PNG_PLANES = "png-planes";
 export const ENCODING_RAW_PLANES = "raw-planes";
+export const ENCODING_PNG_PALETTE = "png-palette"; // u32 count, the ids, PNG planes of indices
 export const ENCODING_PNG = "png";
 export const ENCODING_WEBP = "webp";
 

@@ -88,6 +88,23 @@ export function colorizeSegments(values: NumericArray, n: number, out: Uint32Arr
   }
 }
 
+/** Palette tiles: one `paint` per distinct id, then each pixel's colour by its index. */
+export function colorizePalette(
+  ids: NumericArray, index: Uint8Array | Uint16Array, n: number, out: Uint32Array, paint: (lo: number, hi: number) => number, words64 = false,
+): void {
+  const count = words64 ? ids.length >> 1 : ids.length;
+  const colors = new Uint32Array(count);
+  const signed = ids instanceof Int16Array || ids instanceof Int32Array;
+  for (let i = 0; i < count; i++) {
+    if (words64) colors[i] = paint(ids[2 * i]!, ids[2 * i + 1]!);
+    else {
+      const v = ids[i]!;
+      colors[i] = paint(v >>> 0, signed && v < 0 ? 0xffffffff : 0);
+    }
+  }
+  for (let k = 0; k < n; k++) out[k] = colors[index[k]!]!;
+}
+
 /** The selection after a click on `id` (0: background). With `additive` (shift/ctrl)
  * the id is toggled; without, it becomes the only selected id; background clears. */
 export function clickSelection(current: readonly number[], id: number, additive: boolean): number[] {

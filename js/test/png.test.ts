@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deflateSync } from "node:zlib";
-import { decodePlanesTile, decodePng, decodeRawPlanesTile, inflateSync, inflateZlib, planesToValues, valueAt } from "../src/png.ts";
+import { decodePaletteTile, decodePlanesTile, decodePng, decodeRawPlanesTile, inflateSync, inflateZlib, planesToValues, valueAt } from "../src/png.ts";
 import fixtures from "./fixtures/fixtures.json";
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
@@ -17,6 +17,31 @@ test("decodes every dtype Python's encode_png_planes sends, exactly", async () =
       else assert.equal(got, want, `${t.dtype}[${k}]`);
     }
   }
+});
+
+test("decodes Python's palette tiles (segment ids) exactly, with the palette for colouring", async () => {
+  assert.ok(fixtures.palette_tiles.length >= 6);
+  for (const t of fixtures.palette_tiles) {
+    const tile = await decodePaletteTile(b64(t.data), t.dtype, t.w, t.h);
+    assert.ok(tile.palette);
+    const distinct = new Set(t.values.map(String));
+    assert.equal(tile.palette.ids.length, distinct.size * (tile.words64 ? 2 : 1));
+    assert.equal(tile.palette.index instanceof Uint16Array, distinct.size > 256);
+    for (let k = 0; k < t.w * t.h; k++) {
+      const got = valueAt(tile, k % t.w, Math.floor(k / t.w));
+      const want = t.values[k]!;
+      if (typeof want === "string") assert.equal(String(got), want, `${t.dtype}[${k}]`);
+      else assert.equal(got, want, `${t.dtype}[${k}]`);
+    }
+  }
+  const t = fixtures.palette_tiles[1]!;
+  const bytes = b64(t.data);
+  await assert.rejects(decodePaletteTile(bytes.subarray(0, 3), t.dtype, t.w, t.h), /too short/);
+  await assert.rejects(decodePaletteTile(bytes, t.dtype, t.w, t.h + 1), /expected/);
+  await assert.rejects(decodePaletteTile(bytes, "uint8", t.w, t.h), /no palette/);
+  const small = bytes.slice();
+  small[0] = 2; // fewer ids than the index refers to: the ids' bytes shift into the PNG
+  await assert.rejects(decodePaletteTile(small, t.dtype, t.w, t.h));
 });
 
 function crc32(buf: Uint8Array): number {

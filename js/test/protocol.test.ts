@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fixtures from "./fixtures/protocol.json";
 import {
-  DTYPE_SIZES, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, MSG_CANCEL, MSG_EXPLORE, MSG_RESULT, MSG_TILE, MSG_TILE_BATCH, MSG_TILES, TILE_SIZE, buildCredentials,
+  DTYPE_SIZES, ENCODING_PNG_PALETTE, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, MSG_CANCEL, MSG_EXPLORE, MSG_RESULT, MSG_TILE, MSG_TILE_BATCH, MSG_TILES, TILE_SIZE, buildCredentials,
   isResult, isTileReply, missingCredentialFields,
   type AdditionalAxis, type ClickMessage, type DatasetInfo, type LayerInfo, type LayerSettings, type Preview,
   type ResultMessage, type StatsMessage, type TileReplyError, type TileReplyOk, type TileRequest,
@@ -18,6 +18,7 @@ test("message names and constants match the Python side (widget/protocol.py)", (
   assert.equal(TILE_SIZE, 256);
   assert.equal(ENCODING_PNG_PLANES, "png-planes");
   assert.equal(ENCODING_RAW_PLANES, "raw-planes");
+  assert.equal(ENCODING_PNG_PALETTE, "png-palette");
   assert.equal(DTYPE_SIZES["uint64"], 8);
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { idWords, unpackRGBA } from "../src/colors.ts";
-import { clickSelection, colorizeSegments, idKey, parseIds, segmentPainter, wordsToId, type SegmentMode } from "../src/segments.ts";
+import { clickSelection, colorizePalette, colorizeSegments, idKey, parseIds, segmentPainter, wordsToId, type SegmentMode } from "../src/segments.ts";
 import fixtures from "./fixtures/analysis.json";
 
 test("segment pixels with a selection equal Python's (segments.render_segments)", () => {
@@ -15,6 +15,25 @@ test("segment pixels with a selection equal Python's (segments.render_segments)"
       assert.deepEqual(unpackRGBA(paint(lo, hi)), c.rgba[k], `${JSON.stringify(c)} id ${id}`);
     });
   }
+});
+
+test("colorizePalette paints as colorizeSegments does, one id at a time", () => {
+  const paint = segmentPainter({ alpha: 128, mode: "all_but_hidden", selected: [7], hidden: [9], hover: [3, 0] });
+  const ids = new Uint32Array([0, 3, 7, 9, 4000000000]);
+  const index = new Uint8Array([4, 4, 0, 1, 2, 3, 3, 1, 0]);
+  const values = new Uint32Array(index.length).map((_, k) => ids[index[k]!]!);
+  const a = new Uint32Array(index.length), b = new Uint32Array(index.length);
+  colorizePalette(ids, index, index.length, a, paint);
+  colorizeSegments(values, index.length, b, paint);
+  assert.deepEqual(a, b);
+  const words = new Uint32Array([5, 1, 0, 0]); // ids 2^32 + 5 and 0
+  const index16 = new Uint16Array([0, 1, 0]);
+  const c = new Uint32Array(3), d = new Uint32Array(3);
+  const p64 = segmentPainter({ alpha: 100, mode: "selected", selected: [4294967301], hidden: [] });
+  colorizePalette(words, index16, 3, c, p64, true);
+  colorizeSegments(new Uint32Array([5, 1, 0, 0, 5, 1]), 3, d, p64, true);
+  assert.deepEqual(c, d);
+  assert.notEqual(c[0], 0);
 });
 
 test("colorizeSegments paints every pixel, 64-bit ids as two words", () => {

@@ -110,6 +110,9 @@ PLANE_AXES: Final[dict[str, tuple[int, int, int]]] = {
 TILE_FORMATS: Final = ("raw", "png", "webp")
 ENCODING_PNG_PLANES: Final = "png-planes"
 ENCODING_RAW_PLANES: Final = "raw-planes"
+# segment ids as a palette: uint32 LE count, the tile's distinct ids (LE values), then a
+# "png-planes" PNG of the index of each pixel into them (uint8, or uint16 above 256 ids)
+ENCODING_PNG_PALETTE: Final = "png-palette"
 ENCODING_PNG: Final = "png"
 ENCODING_WEBP: Final = "webp"
 

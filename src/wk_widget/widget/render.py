@@ -26,7 +26,8 @@ import numpy as np
 
 from ..formats._shared.murmur import fmix32 as murmur_fmix32
 from ..formats.base import ELEMENT_CLASSES, dtype_of_element_class
-from .protocol import ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
+from .palette import decode_palette_tile, encode_palette_tile
+from .protocol import ENCODING_PNG_PALETTE, ENCODING_PNG_PLANES, ENCODING_RAW_PLANES, PLANE_AXES
 
 Vec3 = tuple[int, int, int]
 
@@ -197,12 +198,16 @@ RAW_PLANES_PNG_MAX_RATIO = 0.5
 
 
 def encode_value_tile(img: np.ndarray, ids: bool = False) -> tuple[str, bytes]:
-    """A raw-value tile -> (encoding, payload): ``"png-planes"`` or ``"raw-planes"``.
-    `ids` (segmentation): no PNG filter, since runs of one id are already runs of equal
+    """A raw-value tile -> (encoding, payload): ``"png-planes"``, ``"raw-planes"`` or, for
+    `ids` (segmentation) with few distinct ids, ``"png-palette"`` (see palette.py).
+    `ids` otherwise: no PNG filter, since runs of one id are already runs of equal
     bytes; ~15 % smaller than "sub", and the browser copies rows instead of unfiltering."""
     if img.ndim != 2:
         raise ValueError("encode_value_tile needs a 2D image")
     if ids:
+        palette = encode_palette_tile(img)
+        if palette is not None:
+            return ENCODING_PNG_PALETTE, palette
         stacked = _byte_planes(img)
         png = _png_gray8(stacked, png_filter=PNG_FILTER_NONE)
         if len(png) > RAW_PLANES_PNG_MAX_RATIO * stacked.nbytes:
@@ -237,6 +242,8 @@ def decode_value_tile(encoding: str, data: bytes, dtype: Any, h: int, w: int) ->
         return decode_raw_planes(data, dtype, h, w)
     if encoding == ENCODING_PNG_PLANES:
         return decode_png_planes(data, dtype, h, w)
+    if encoding == ENCODING_PNG_PALETTE:
+        return decode_palette_tile(data, dtype, h, w)
     raise ValueError(f"unknown raw-value tile encoding {encoding!r}")
 
 

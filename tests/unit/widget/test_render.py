@@ -137,6 +137,10 @@ def test_fixtures_shared_with_the_js_tests_are_current():
         img = render.decode_png_planes(data, render.ELEMENT_DTYPES[t["dtype"]], t["h"], t["w"])
         want = [int(v) if isinstance(v, str) else v for v in t["values"]]
         assert img.reshape(-1).tolist() == pytest.approx(want, nan_ok=True)
+    assert fixtures["palette_tiles"]
+    for t in fixtures["palette_tiles"]:
+        img = render.decode_value_tile("png-palette", base64.b64decode(t["data"]), render.ELEMENT_DTYPES[t["dtype"]], t["h"], t["w"])
+        assert img.reshape(-1).tolist() == [int(v) for v in t["values"]]
     for c in fixtures["segment_colors"]:
         i = int(c["id"])
         assert render.segment_hash(i) == c["hash"]
@@ -258,18 +262,35 @@ def test_value_tiles_are_png_when_that_pays_and_raw_when_not():
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.int64])
-def test_segment_id_tiles_are_unfiltered_png_planes(dtype: Any) -> None:
+def test_segment_id_tiles_are_unfiltered_png_planes_or_palettes(dtype: Any) -> None:
     rng = np.random.default_rng(4)
     ids = np.repeat(np.repeat(rng.integers(0, 120, (16, 16)), 16, 0), 16, 1).astype(dtype)
     encoding, data = render.encode_value_tile(ids, ids=True)
-    assert encoding == "png-planes"
+    itemsize = np.dtype(dtype).itemsize
+    assert encoding == ("png-planes" if itemsize == 1 else "png-palette")
     np.testing.assert_array_equal(render.decode_value_tile(encoding, data, np.dtype(dtype).newbyteorder("<"), 256, 256), ids)
     # no filter on any row (the PNG's filter byte leads each row), and not larger than "sub"
-    raw = zlib.decompress(_idat(data))
-    assert {raw[r * 257] for r in range(256 * np.dtype(dtype).itemsize)} == {0}
+    png = data if itemsize == 1 else data[4 + len(np.unique(ids)) * itemsize :]
+    raw = zlib.decompress(_idat(png))
+    assert len(raw) == 256 * 257  # one byte of index (or id) per pixel
+    assert {raw[r * 257] for r in range(256)} == {0}
     assert len(data) <= len(render.encode_value_tile(ids)[1])
     noise = rng.integers(0, 2**31, (256, 256)).astype(np.uint32)
     assert render.encode_value_tile(noise, ids=True)[0] == "raw-planes"
+
+
+def test_palette_tiles_take_a_uint16_index_above_256_ids_and_reject_bad_payloads() -> None:
+    rng = np.random.default_rng(5)
+    ids = np.repeat(np.repeat(rng.integers(1, 2**40, (64, 64)), 4, 0), 4, 1).astype(np.uint64)
+    encoding, data = render.encode_value_tile(ids, ids=True)
+    assert encoding == "png-palette" and int.from_bytes(data[:4], "little") == len(np.unique(ids)) > 256
+    np.testing.assert_array_equal(render.decode_value_tile(encoding, data, "<u8", 256, 256), ids)
+    with pytest.raises(ValueError):
+        render.decode_value_tile(encoding, data[:3], "<u8", 256, 256)
+    with pytest.raises(ValueError):
+        render.decode_value_tile(encoding, (2).to_bytes(4, "little") + data[4:], "<u8", 256, 256)
+    with pytest.raises(ValueError):
+        render.decode_value_tile(encoding, data, "<u8", 128, 256)
 
 
 def _idat(png: bytes) -> bytes:
