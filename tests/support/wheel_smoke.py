@@ -14,6 +14,7 @@ import json
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.request
@@ -41,6 +42,28 @@ REALWORLD = (
 )
 
 
+def _not_from_the_fresh_venv() -> list[str]:
+    """Loaded modules whose files lie outside this venv and the interpreter's own standard
+    library: anything borrowed from the project's .venv, a PYTHONPATH, user or system
+    site-packages would show up here."""
+    venv = Path(sys.prefix).resolve()
+    base = {"base": sys.base_prefix, "platbase": sys.base_prefix}
+    stdlib = {Path(sysconfig.get_paths(vars=base)[k]).resolve() for k in ("stdlib", "platstdlib")}
+    borrowed = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file or name == "__main__":
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(venv):
+            continue
+        in_stdlib = any(path.is_relative_to(root) for root in stdlib)
+        if in_stdlib and not {"site-packages", "dist-packages"} & set(path.parts):
+            continue
+        borrowed.append(f"{name} ({path})")
+    return borrowed
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,7 +73,7 @@ def _free_port() -> int:
 def _serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     server = Path(__file__).with_name("http_server.py")
-    proc = subprocess.Popen([sys.executable, str(server), "--root", str(root), "--port", str(port)])
+    proc = subprocess.Popen([sys.executable, "-I", str(server), "--root", str(root), "--port", str(port)])
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -79,6 +102,7 @@ def main(manifest_root: Path, realworld: Path | None) -> None:
     import wk_widget as wk
 
     assert "site-packages" in wk.__file__, f"not the installed wheel: {wk.__file__}"
+    assert sys.flags.isolated and not sys.flags.no_site, "run with python -I in the fresh venv"
     manifest = json.loads((manifest_root / "manifest.json").read_text())
     cases = {c["id"]: c for c in manifest["cases"]}
     root = Path(tempfile.mkdtemp())
@@ -111,6 +135,9 @@ def main(manifest_root: Path, realworld: Path | None) -> None:
         viewer = wk.Viewer(ds)
         assert viewer.dataset is ds
         print("  ok wk.Viewer constructed")
+        borrowed = _not_from_the_fresh_venv()
+        assert not borrowed, f"modules from outside the fresh venv: {borrowed}"
+        print(f"  ok all {len(sys.modules)} loaded modules come from the fresh venv or the standard library")
     finally:
         proc.terminate()
         proc.wait(10)
