@@ -8,11 +8,12 @@ import { autoRange, type NumericArray } from "./colors";
 import { debounce, h, setData, setText, setVisible } from "./dom";
 import { AddLayerForm } from "./ui/addLayerForm";
 import { debugApi, FrameStats, updateDebug } from "./debug";
+import { FrameGate } from "./frameGate";
 import { handleKey, viewKeyActions } from "./keys";
 import { LayerPanel } from "./layers";
 import { Layout, viewsHeight } from "./layout";
 import { Painter, type Hovered } from "./painter";
-import { planLayer, planViews, visiblePlanes } from "./planner";
+import { awaitedTiles, planLayer, planViews, visiblePlanes, type LayerPlan } from "./planner";
 import { decodeTileReply } from "./png";
 import {
   STATE_DEBOUNCE_MS, isResult, isStats,
@@ -50,6 +51,9 @@ export class Controller {
   private readonly rpc: Rpc;
   private readonly painter: Painter;
   private readonly stats = new FrameStats();
+  private readonly gate = new FrameGate({ paint: () => this.scheduleFrame(), refresh: () => this.refreshCounters() });
+  private lastPlans = new Map<Plane, LayerPlan[]>();
+  private lastComplete = false;
 
   private position: Vec3 = [0, 0, 0];
   private zoom = 1;
@@ -203,6 +207,7 @@ export class Controller {
     this.destroyed = true;
     this.syncState.flush();
     if (this.raf) cancelAnimationFrame(this.raf);
+    this.gate.destroy();
     if (this.retryTimer !== null) clearInterval(this.retryTimer);
     if (this.statsTimer !== null) clearInterval(this.statsTimer);
     for (const [name, cb] of this.modelHandlers) this.model.off(name, cb);
@@ -350,10 +355,7 @@ export class Controller {
 
   private onMessage(msg: unknown, buffers: DataView[]): void {
     try {
-      if (this.tm.handleMessage(msg, buffers ?? [])) {
-        this.scheduleFrame();
-        return;
-      }
+      if (this.tm.handleMessage(msg, buffers ?? [])) return; // painted by onTile / onError
       if (isResult(msg)) {
         this.rpc.resolve(msg);
         return;
@@ -381,7 +383,7 @@ export class Controller {
     // colorize now, between messages, rather than all at once in the next frame
     const current = this.settings.find((x) => x.name === tile.layer);
     if (current && current.visible && layer && tile.data) this.painter.colorized(tile, layer, current);
-    this.scheduleFrame();
+    this.gate.arrived(tile.key);
   }
 
   /** Samples of a layer's values in the target tiles of the active view (contrast, histogram). */
@@ -460,11 +462,21 @@ export class Controller {
       drawnTarget += this.painter.paint(this.views[plane], this.geometry(plane), plans.get(plane) ?? [], this.info, this.position);
     }
     this.stats.painted(drawnTarget, complete, this.painter.drewAny);
-    updateReadouts(this.bar, this.grid, this.info, this.position, this.zoom, plans, this.tm);
-    this.panel.refreshLive();
+    const awaited = awaitedTiles(plans, this.tm);
+    this.gate.framed(awaited.shown, awaited.missing);
+    this.lastPlans = plans;
+    this.lastComplete = complete;
     if (this.hover) this.updateHover(false);
     this.stats.finished(frameStart);
-    updateDebug(this.root, this.stats, this.tm, complete);
+    this.refreshCounters();
+  }
+
+  /** Readouts and counters without painting (tiles no view shows arrived). */
+  private refreshCounters(): void {
+    if (this.destroyed) return;
+    updateReadouts(this.bar, this.grid, this.info, this.position, this.zoom, this.lastPlans, this.tm);
+    this.panel.refreshLive();
+    updateDebug(this.root, this.stats, this.tm, this.lastComplete);
   }
 
   private updateHover(redraw = true): void {

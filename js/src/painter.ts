@@ -27,6 +27,7 @@ export type PainterAnalysis = Pick<Analysis, "colorParams" | "colorKey" | "segme
 export class Painter {
   // colorized tiles (4 bytes per pixel, as canvases): the most recently drawn ones only
   private readonly colorCache = new LRU<string, ColorEntry>(512);
+  private scratch: ImageData | null = null;
   /** Whether the last `paint` drew any tile with data. */
   drewAny = false;
 
@@ -133,7 +134,10 @@ export class Painter {
     const canvas = entry?.canvas ?? document.createElement("canvas");
     if (canvas.width !== data.w) canvas.width = data.w;
     if (canvas.height !== data.h) canvas.height = data.h;
-    const img = new ImageData(data.w, data.h);
+    // one scratch image per tile size: putImageData copies it, and a new 256 KiB image per
+    // tile is garbage that costs the page a major GC every few pans
+    if (this.scratch?.width !== data.w || this.scratch.height !== data.h) this.scratch = new ImageData(data.w, data.h);
+    const img = this.scratch;
     const out = new Uint32Array(img.data.buffer);
     const n = data.w * data.h;
     if (params) this.analysis.colorizeColor(params, data.values, n, out, data.words64);

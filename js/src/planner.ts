@@ -145,3 +145,19 @@ export function planViews(input: ViewsInput): ViewsPlan {
   const marginNow = complete ? margin : margin.filter((t) => cache.isPending(t.key));
   return { plans, complete, desired: [...coarse, ...fine, ...prefetch, ...marginNow] };
 }
+
+/** The tiles the views draw or wait for (target and fallback levels), and the targets not cached. */
+export function awaitedTiles(plans: Map<Plane, LayerPlan[]>, cache: TileLookup): { shown: string[]; missing: string[] } {
+  const shown: string[] = [];
+  const missing: string[] = [];
+  for (const list of plans.values()) {
+    for (const plan of list) {
+      for (const t of plan.targetTiles) {
+        shown.push(t.key);
+        if (cache.peek(t.key) === undefined) missing.push(t.key);
+      }
+      for (const t of plan.fallbackTiles) shown.push(t.key);
+    }
+  }
+  return { shown, missing };
+}

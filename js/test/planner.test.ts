@@ -59,3 +59,13 @@ test("planViews: visible planes, color under segmentation, hidden layers skipped
   assert.ok(stepped.desired.length > still.desired.length);
   assert.equal(planViews({ ...input, info: null }).desired.length, 0);
 });
+
+test("awaitedTiles: target and fallback tiles are shown, uncached targets are missing", async () => {
+  const { awaitedTiles } = await import("../src/planner.ts");
+  const tile = (key: string) => ({ key, i: 0, j: 0, request: {} as never });
+  const plans = new Map([["xy", [{ targetTiles: [tile("t1"), tile("t2")], fallbackTiles: [tile("f1")] }]]]) as never;
+  const cached = new Set(["t1"]);
+  const r = awaitedTiles(plans, { peek: (k: string) => (cached.has(k) ? {} : undefined), isPending: () => false });
+  assert.deepEqual(r.shown.sort(), ["f1", "t1", "t2"]);
+  assert.deepEqual(r.missing, ["t2"]);
+});

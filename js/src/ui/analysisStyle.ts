@@ -21,6 +21,9 @@ export const ANALYSIS_CSS = `
 .wk-segment-chip button { padding: 0 3px; font-size: 10px; }
 .wk-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
 .wk-annotations { margin-top: 8px; }
-.wk-annotation { gap: 4px; }
+/* hundreds of annotations: a bounded, scrolling list whose off-screen rows the browser
+   neither lays out nor paints (each of the view's frames otherwise repaints them all) */
+.wk-annotation-list { max-height: 18em; overflow: auto; }
+.wk-annotation { gap: 4px; content-visibility: auto; contain-intrinsic-size: auto 26px; }
 .wk-annotation input[type=text] { min-width: 60px; }
 `;

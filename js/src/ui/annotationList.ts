@@ -20,7 +20,7 @@ export class AnnotationList {
   private signature = "";
 
   constructor(private readonly host: AnnotationListHost) {
-    this.list = h("div", { testid: "wk-annotation-list" });
+    this.list = h("div", { className: "wk-annotation-list", testid: "wk-annotation-list" });
     this.count = h("span", { className: "wk-muted", testid: "wk-annotation-count" });
     this.el = h("div", { className: "wk-panel wk-annotations", testid: "wk-annotations" },
       h("div", { className: "wk-layer-head" }, h("b", { text: "Annotations " }), this.count), this.list);

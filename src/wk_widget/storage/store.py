@@ -368,7 +368,6 @@ class Storage:
     async def _attempt(self, coro_factory: Any, path: str, meters: Iterable[RequestMeter]) -> Any:
         """Run one request with retries: transient faults are retried with backoff (or the
         server's Retry-After) while the policy's budget lasts; a wrong Content-Range once."""
-        display = self.display(path)
         meters = tuple(meters)
         policy = retry_policy()
         clock = RetryClock(policy)
@@ -383,7 +382,7 @@ class Storage:
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
-                mapped = classify_error(exc, display)
+                mapped = classify_error(exc, self.display(path))  # named only when it failed
                 for m in (self.meter, *meters):
                     m.add(0, retries=1 if isinstance(mapped, _Transient) else 0)
                 if mapped is None:

@@ -97,6 +97,8 @@ SECRET_QUERY_KEYS = frozenset(
 
 def redact_url(url: str) -> str:
     """`url` without user info and with signature/token query values replaced by `***`."""
+    if "@" not in url and "?" not in url:  # neither user info nor a query: nothing to hide
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -26,7 +26,7 @@ def encode_palette_tile(img: np.ndarray) -> bytes | None:
     outweighs the saving."""
     if img.ndim != 2 or img.dtype.itemsize < 2:
         return None
-    ids, index = np.unique(img.reshape(-1), return_inverse=True)
+    ids, index = _palette(img.reshape(-1))
     n = int(ids.size)
     if n > 256 and (n > min(PALETTE_MAX_IDS, img.size // 4) or img.dtype.itemsize < 4):
         return None
@@ -39,6 +39,18 @@ def encode_palette_tile(img: np.ndarray) -> bytes | None:
     png = bytes(imagecodecs.png_encode(planes, level=1, strategy=3, filter=_PNG_FILTER_NONE))
     table = np.ascontiguousarray(ids, dtype=ids.dtype.newbyteorder("<")).tobytes()
     return np.uint32(n).astype("<u4").tobytes() + table + png
+
+
+def _palette(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(flat, return_inverse=True)`, through the runs of equal ids: a segmentation
+    tile has a few hundred runs, so sorting those instead of every pixel is ~10x cheaper."""
+    starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    if starts.size > flat.size // 8:  # noise: runs do not pay
+        return np.unique(flat, return_inverse=True)
+    starts = np.concatenate(([0], starts))
+    ids, run_index = np.unique(flat[starts], return_inverse=True)
+    lengths = np.diff(np.append(starts, flat.size))
+    return ids, np.repeat(run_index, lengths)
 
 
 def decode_palette_tile(data: bytes, dtype: Any, h: int, w: int) -> np.ndarray:

@@ -301,3 +301,21 @@ def _idat(png: bytes) -> bytes:
             out += png[pos + 8 : pos + 8 + length]
         pos += 12 + length
     return out
+
+
+@pytest.mark.parametrize("kind", ["blocks", "runs", "noise", "constant", "one pixel"])
+def test_palette_from_runs_equals_numpy_unique(kind: str) -> None:
+    from wk_widget.widget.palette import _palette
+
+    rng = np.random.default_rng(6)
+    flat = {
+        "blocks": np.repeat(np.repeat(rng.integers(0, 120, (16, 16)), 16, 0), 16, 1).reshape(-1),
+        "runs": np.repeat(rng.integers(0, 9, 4000), rng.integers(1, 30, 4000)),
+        "noise": rng.integers(0, 2**31, 65536),
+        "constant": np.full(4096, 7),
+        "one pixel": np.array([5]),
+    }[kind].astype(np.uint32)
+    ids, index = _palette(flat)
+    want_ids, want_index = np.unique(flat, return_inverse=True)
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_array_equal(index, want_index.reshape(-1))
