@@ -68,11 +68,16 @@ async (el, [position, zoom, clear, timeout]) => {
   const gen0 = Number(d.viewGen);
   const t0 = performance.now();
   api.setView(position, zoom);
+  // woken by the widget's own attribute writes (a MutationObserver), not by polling: the
+  // measurement must not take CPU from what it measures; the time is the widget's completeAt
   return await new Promise((resolve, reject) => {
+    const observer = new MutationObserver(() => check());
+    const timer = setTimeout(() => check(), timeout + 1);
+    const done = (fn) => { observer.disconnect(); clearTimeout(timer); fn(); };
     const check = () => {
       const gen = Number(d.viewGen);
       if (gen > gen0 && d.complete === '1' && Number(d.completeGen) === gen) {
-        resolve({
+        done(() => resolve({
           ms: Number(d.completeAt) - t0,
           tiles_requested: Number(d.tilesRequested) - before.requested,
           tiles_received: Number(d.tilesReceived) - before.received,
@@ -82,13 +87,12 @@ async (el, [position, zoom, clear, timeout]) => {
             return t.n && Number(d.tilesReceived) > before.received ? { tile_rtt_ms: t.rttSum / t.n, tile_rtt_max_ms: t.rttMax,
                            tile_server_ms: t.serverSum / t.n, tile_decode_ms: t.decodeSum / t.n } : {};
           })(),
-        });
+        }));
       } else if (performance.now() - t0 > timeout) {
-        reject(new Error('not complete after ' + timeout + ' ms: ' + JSON.stringify({ ...d })));
-      } else {
-        setTimeout(check, 2);
+        done(() => reject(new Error('not complete after ' + timeout + ' ms: ' + JSON.stringify({ ...d }))));
       }
     };
+    observer.observe(el, { attributes: true, attributeFilter: ['data-complete', 'data-complete-gen'] });
     check();
   });
 }
