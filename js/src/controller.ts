@@ -13,17 +13,17 @@ import { handleKey, viewKeyActions } from "./keys";
 import { LayerPanel } from "./layers";
 import { Layout, viewsHeight } from "./layout";
 import { Painter, type Hovered } from "./painter";
-import { awaitedTiles, planLayer, planViews, visiblePlanes, type LayerPlan } from "./planner";
+import { awaitedTiles, planLayer, planViews, visiblePlanes } from "./planner";
 import { decodeTileReply } from "./png";
 import {
   STATE_DEBOUNCE_MS, isResult, isStats,
   type DatasetInfo, type LayerSettings, type Plane, type Vec3, type ViewMode, type WidgetModel,
 } from "./protocol";
-import { tileSamples, updateHover, updateReadouts, valueAtVoxel, type Hover } from "./readouts";
+import { tileSamples, updateHover, updateLoading, updateReadouts, valueAtVoxel, type Hover } from "./readouts";
 import { Rpc } from "./rpc";
 import { ANALYSIS_CSS } from "./ui/analysisStyle";
 import { installStyles } from "./style";
-import { PLANE_AXES, clampZoom, panBy, screenToVoxel, voxelToScreen, zoomAt, type ViewGeometry } from "./tilemath";
+import { clampZoom, panBy, screenToVoxel, stepSlicePosition, voxelToScreen, zoomAt, type ViewGeometry } from "./tilemath";
 import { TileManager, type CachedTile } from "./tiles";
 import { FullscreenToggle } from "./ui/fullscreen";
 import { ResizeHandle } from "./ui/resize-handle";
@@ -52,8 +52,7 @@ export class Controller {
   private readonly painter: Painter;
   private readonly stats = new FrameStats();
   private readonly gate = new FrameGate({ paint: () => this.scheduleFrame(), refresh: () => this.refreshCounters() });
-  private lastPlans = new Map<Plane, LayerPlan[]>();
-  private lastComplete = false;
+  private readonly zoomBy = (factor: number): void => this.setView(this.position, this.zoom * factor);
 
   private position: Vec3 = [0, 0, 0];
   private zoom = 1;
@@ -291,10 +290,6 @@ export class Controller {
     if (this.hover) this.updateHover();
   }
 
-  private zoomBy(factor: number): void {
-    this.setView(this.position, this.zoom * factor);
-  }
-
   private setMode(mode: ViewMode): void {
     this.mode = mode;
     if (mode !== "ortho") this.active = mode;
@@ -343,12 +338,8 @@ export class Controller {
   }
 
   private stepSlice(plane: Plane, delta: number): void {
-    const w = PLANE_AXES[plane][2];
-    const p: Vec3 = [this.position[0], this.position[1], this.position[2]];
-    // step by one voxel of the finest mag shown (at least 1)
-    p[w] = Math.floor(p[w]) + delta;
     this.stepDir = Math.sign(delta);
-    this.setView(p, this.zoom);
+    this.setView(stepSlicePosition(this.position, plane, delta), this.zoom);
   }
 
   // ---- messages ----
@@ -462,21 +453,18 @@ export class Controller {
       drawnTarget += this.painter.paint(this.views[plane], this.geometry(plane), plans.get(plane) ?? [], this.info, this.position);
     }
     this.stats.painted(drawnTarget, complete, this.painter.drewAny);
-    const awaited = awaitedTiles(plans, this.tm);
-    this.gate.framed(awaited.shown, awaited.missing);
-    this.lastPlans = plans;
-    this.lastComplete = complete;
+    this.gate.framed(awaitedTiles(plans, this.tm));
+    updateReadouts(this.bar, this.info, this.position, this.zoom, plans);
     if (this.hover) this.updateHover(false);
     this.stats.finished(frameStart);
     this.refreshCounters();
   }
 
-  /** Readouts and counters without painting (tiles no view shows arrived). */
+  /** Loading state, meters and counters, also between frames (tiles no view shows arrived). */
   private refreshCounters(): void {
-    if (this.destroyed) return;
-    updateReadouts(this.bar, this.grid, this.info, this.position, this.zoom, this.lastPlans, this.tm);
+    updateLoading(this.grid, this.info, this.tm);
     this.panel.refreshLive();
-    updateDebug(this.root, this.stats, this.tm, this.lastComplete);
+    updateDebug(this.root, this.stats, this.tm, this.stats.complete);
   }
 
   private updateHover(redraw = true): void {

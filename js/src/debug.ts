@@ -19,10 +19,12 @@ export class FrameStats {
   infoAt = 0;
   frameMs = 0;
   frameMsMax = 0;
+  complete = false; // every target tile drawn in the last frame
 
   /** Account a painted frame that drew `drawn` target tiles. */
   painted(drawn: number, complete: boolean, drewAny: boolean): void {
     this.paints++;
+    this.complete = complete;
     this.lastPaint = performance.now();
     if (complete && this.completeGen !== this.viewGen) {
       this.completeGen = this.viewGen;

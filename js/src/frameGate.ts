@@ -36,9 +36,9 @@ export class FrameGate {
   }
 
   /** After each frame: the keys the views drew or wait for, and the target keys missing. */
-  framed(shown: Iterable<string>, missing: Iterable<string>): void {
-    this.shown = new Set(shown);
-    this.missing = new Set(missing);
+  framed(tiles: { shown: Iterable<string>; missing: Iterable<string> }): void {
+    this.shown = new Set(tiles.shown);
+    this.missing = new Set(tiles.missing);
     this.lastFrame = this.now();
     this.cancel("paint");
     this.cancel("refresh"); // a frame refreshes the counters too

@@ -97,9 +97,9 @@ export function updateHover(bar: StatusBar, hovered: Hovered, input: HoverInput)
   return changed;
 }
 
+/** Position, zoom and mag in the status bar (each frame). */
 export function updateReadouts(
-  bar: StatusBar, grid: ViewGrid, info: DatasetInfo | null, position: Vec3, zoom: number,
-  plans: Map<Plane, LayerPlan[]>, tm: Pick<TileManager, "meter" | "inFlight" | "queued">,
+  bar: StatusBar, info: DatasetInfo | null, position: Vec3, zoom: number, plans: Map<Plane, LayerPlan[]>,
 ): void {
   if (info) {
     setText(bar.positionEl, `${formatVoxel(position)} vox (${formatPhysical(position, info.voxel_size, info.unit)})`);
@@ -118,6 +118,10 @@ export function updateReadouts(
     if (first) mags.push(`${plane}: ${first.layer.mags[first.target]!.join("-")}`);
   }
   setText(bar.magEl, mags.length ? `mag ${mags.join(", ")}` : "");
+}
+
+/** The loading indicator and the info cell's request meters (each frame, and between frames). */
+export function updateLoading(grid: ViewGrid, info: DatasetInfo | null, tm: Pick<TileManager, "meter" | "inFlight" | "queued">): void {
   const inflight = tm.inFlight;
   const queued = tm.queued;
   const busy = inflight + queued > 0;

@@ -131,6 +131,14 @@ export function coarserMags(mags: readonly Vec3[], target: number, plane: Plane)
 }
 
 /** Index of the slice of `plane` at `position`, in voxels of `mag`. */
+/** The position one step of `delta` mag-1 voxels along the plane's normal, from the slice's start. */
+export function stepSlicePosition(position: Vec3, plane: Plane, delta: number): Vec3 {
+  const w = PLANE_AXES[plane][2];
+  const p: Vec3 = [position[0], position[1], position[2]];
+  p[w] = Math.floor(p[w]) + delta;
+  return p;
+}
+
 export function sliceIndex(position: Vec3, plane: Plane, mag: Vec3): number {
   const w = PLANE_AXES[plane][2];
   return Math.floor(position[w] / mag[w]);

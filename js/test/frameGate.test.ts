@@ -25,7 +25,7 @@ function setup() {
 
 test("the arrival that completes the view paints at once", () => {
   const { gate, log } = setup();
-  gate.framed(["a", "b", "c"], ["a", "b"]);
+  gate.framed({ shown: ["a", "b", "c"], missing: ["a", "b"] });
   assert.equal(gate.arrived("a"), "later");
   assert.equal(gate.arrived("b"), "now");
   assert.deepEqual(log, ["paint@1000"]);
@@ -33,7 +33,7 @@ test("the arrival that completes the view paints at once", () => {
 
 test("while a view loads, arrivals paint at most every PROGRESSIVE_PAINT_MS", () => {
   const { gate, log, advance, timers } = setup();
-  gate.framed(["a", "b", "c", "d"], ["a", "b", "c", "d"]);
+  gate.framed({ shown: ["a", "b", "c", "d"], missing: ["a", "b", "c", "d"] });
   assert.equal(gate.arrived("a"), "later");
   assert.equal(gate.arrived("b"), "later");
   assert.equal(timers.length, 1, "one timer for both");
@@ -48,10 +48,10 @@ test("while a view loads, arrivals paint at most every PROGRESSIVE_PAINT_MS", ()
 
 test("a frame cancels the pending progressive paint", () => {
   const { gate, log, advance, timers } = setup();
-  gate.framed(["a", "b", "c"], ["a", "b", "c"]);
+  gate.framed({ shown: ["a", "b", "c"], missing: ["a", "b", "c"] });
   gate.arrived("a");
   advance(10);
-  gate.framed(["a", "b", "c"], ["b", "c"]); // something else painted meanwhile
+  gate.framed({ shown: ["a", "b", "c"], missing: ["b", "c"] }); // something else painted meanwhile
   assert.equal(timers.length, 0);
   advance(PROGRESSIVE_PAINT_MS);
   assert.deepEqual(log, []);
@@ -59,7 +59,7 @@ test("a frame cancels the pending progressive paint", () => {
 
 test("tiles no view shows never paint; they refresh the counters, once per interval", () => {
   const { gate, log, advance } = setup();
-  gate.framed(["a"], []);
+  gate.framed({ shown: ["a"], missing: [] });
   assert.equal(gate.arrived("margin-1"), "none");
   assert.equal(gate.arrived("margin-2"), "none");
   advance(COUNTER_REFRESH_MS);

@@ -151,3 +151,10 @@ test("lengths and scale bars", () => {
   assert.equal(scaleBar(3, 100, "nanometer").value, 200);
   assert.equal(scaleBar(0, 100, "nanometer").px, 0);
 });
+
+test("stepSlicePosition steps along the plane's normal from the slice start", async () => {
+  const { stepSlicePosition } = await import("../src/tilemath.ts");
+  assert.deepEqual(stepSlicePosition([10.5, 20.5, 30.7], "xy", 1), [10.5, 20.5, 31]);
+  assert.deepEqual(stepSlicePosition([10.5, 20.5, 30.7], "yz", -2), [8, 20.5, 30.7]);
+  assert.deepEqual(stepSlicePosition([10.5, 20.5, 30.7], "xz", 1), [10.5, 21, 30.7]);
+});
