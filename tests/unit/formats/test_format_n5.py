@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.support.chunks import read_chunks
 from wk_widget.errors import (
     CorruptChunkError,
     MalformedMetadataError,
@@ -44,22 +45,8 @@ def reader_of(mag: MagSpec) -> n5.N5Reader:
 def read_all(
     reader: n5.N5Reader, meters: tuple[RequestMeter, ...] = ()
 ) -> tuple[np.ndarray, list[bytes | None]]:
-    grid = [-(-s // c) for s, c in zip(reader.shape, reader.chunk_shape, strict=True)]
-    coords = list(itertools.product(*(range(g) for g in grid)))
-    raw = run_sync(reader.fetch(coords, meters))
-    out = np.zeros(reader.shape, dtype=reader.dtype)
-    for coord, data in zip(coords, raw, strict=True):
-        if data is None:
-            continue
-        arr = reader.decode(coord, data)
-        assert arr.shape == reader.chunk_extent(coord) and arr.dtype == reader.dtype
-        out[
-            tuple(
-                slice(c * k, c * k + e)
-                for c, k, e in zip(coord, reader.chunk_shape, arr.shape, strict=True)
-            )
-        ] = arr
-    return out, raw
+    chunks = read_chunks(reader, meters)
+    return chunks.array, chunks.raw
 
 
 def ts_write(

@@ -6,9 +6,7 @@ otherwise from hand-written metadata over arrays written by zarr-python.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from ome_zarr.format import FormatV04, FormatV05
 from ome_zarr.io import parse_url
 from ome_zarr.writer import write_image, write_labels
 
+from tests.support.chunks import read_chunks
 from wk_widget.errors import MalformedMetadataError, UnsupportedDataError
 from wk_widget.formats import ngff, parse_uri
 from wk_widget.formats import zarr as wz
@@ -35,14 +34,7 @@ def explore(version: str, path: Path, ctx: ExploreContext | None = None) -> list
 
 def read_level(layer: LayerSpec, index: int = 0) -> np.ndarray:
     mag = layer.mags[index]
-    reader = run_sync(wz.open_reader(storage_for(mag.path), mag))
-    coords = list(itertools.product(*(range(math.ceil(s / c)) for s, c in zip(reader.shape, reader.chunk_shape, strict=True))))
-    out = np.full(reader.shape, reader.fill_value, reader.dtype)
-    for coord, data in zip(coords, run_sync(reader.fetch(coords)), strict=True):
-        if data is not None:
-            arr = reader.decode(coord, data)
-            out[tuple(slice(c * k, c * k + e) for c, k, e in zip(coord, reader.chunk_shape, arr.shape, strict=True))] = arr
-    return out
+    return read_chunks(run_sync(wz.open_reader(storage_for(mag.path), mag))).array
 
 
 def write_ngff(

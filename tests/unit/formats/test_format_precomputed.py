@@ -4,7 +4,6 @@ writers (tensorstore, cloud-volume) into tmp_path, read back through file:// URI
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import struct
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.support.chunks import grid as all_coords
+from tests.support.chunks import read_chunks
 from wk_widget.errors import CorruptChunkError, RemoteDatasetError, UnsupportedDataError
 from wk_widget.formats import parse_uri
 from wk_widget.formats import precomputed as pc
@@ -36,35 +37,12 @@ def reader_of(mag: MagSpec) -> pc.PrecomputedReader:
     return run_sync(pc.open_reader(storage_for(mag.path), mag))
 
 
-def all_coords(reader: pc.PrecomputedReader) -> list[tuple[int, ...]]:
-    grid = [
-        -(-(s - o) // c)
-        for s, o, c in zip(reader.shape, reader.grid_origin, reader.chunk_shape, strict=True)
-    ]
-    return list(itertools.product(*(range(g) for g in grid)))
-
-
 def read_all(
     reader: pc.PrecomputedReader, meters: tuple[RequestMeter, ...] = ()
 ) -> tuple[np.ndarray, list[tuple[int, ...]], list[bytes | None]]:
     """Every chunk fetched at once and decoded into one array of [grid_origin, shape)."""
-    coords = all_coords(reader)
-    raw = run_sync(reader.fetch(coords, meters))
-    out = np.zeros(
-        [s - o for s, o in zip(reader.shape, reader.grid_origin, strict=True)], dtype=reader.dtype
-    )
-    for coord, data in zip(coords, raw, strict=True):
-        if data is None:
-            continue
-        arr = reader.decode(coord, data)
-        assert arr.shape == reader.chunk_extent(coord)
-        assert arr.dtype == reader.dtype
-        sl = tuple(
-            slice(c * k, c * k + e)
-            for c, k, e in zip(coord, reader.chunk_shape, arr.shape, strict=True)
-        )
-        out[sl] = arr
-    return out, coords, raw
+    chunks = read_chunks(reader, meters)
+    return chunks.array, chunks.coords, chunks.raw
 
 
 def ts_write(

@@ -6,9 +6,7 @@ hand-written datasource files over arrays written by zarr-python.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 import zarr
 
+from tests.support.chunks import read_chunks
 from wk_widget.errors import MalformedMetadataError, UnsupportedDataError
 from wk_widget.formats import parse_uri
 from wk_widget.formats import webknossos as wkf
@@ -31,14 +30,7 @@ def explore(path: Path, ctx: ExploreContext | None = None) -> list[LayerSpec]:
 
 def read_level(layer: LayerSpec, index: int = 0) -> np.ndarray:
     mag = layer.mags[index]
-    reader = run_sync(wz.open_reader(storage_for(mag.path), mag))
-    coords = list(itertools.product(*(range(math.ceil(s / c)) for s, c in zip(reader.shape, reader.chunk_shape, strict=True))))
-    out = np.full(reader.shape, reader.fill_value, reader.dtype)
-    for coord, data in zip(coords, run_sync(reader.fetch(coords)), strict=True):
-        if data is not None:
-            arr = reader.decode(coord, data)
-            out[tuple(slice(c * k, c * k + e) for c, k, e in zip(coord, reader.chunk_shape, arr.shape, strict=True))] = arr
-    return out
+    return read_chunks(run_sync(wz.open_reader(storage_for(mag.path), mag))).array
 
 
 def test_webknossos_libs_dataset(tmp_path: Path) -> None:

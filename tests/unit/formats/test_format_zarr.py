@@ -6,7 +6,6 @@ through file:// URIs, i.e. through the same Storage / ExploreContext code as rem
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from pathlib import Path
@@ -27,6 +26,8 @@ from zarr.codecs import (
 )
 from zarr.codecs.sharding import ShardingCodecIndexLocation
 
+from tests.support.chunks import grid as all_coords
+from tests.support.chunks import read_chunks
 from wk_widget.errors import (
     CorruptChunkError,
     MalformedMetadataError,
@@ -59,27 +60,10 @@ def reader_for(path: Path, meta: Any = None, data_format: str | None = None) -> 
     return run_sync(wz.open_reader(storage_for(uri), mag, data_format))
 
 
-def all_coords(reader: Any) -> list[tuple[int, ...]]:
-    grid = [range(math.ceil(s / c)) for s, c in zip(reader.shape, reader.chunk_shape, strict=True)]
-    return list(itertools.product(*grid))
-
-
 def read_all(reader: Any, meters: tuple[RequestMeter, ...] = ()) -> tuple[np.ndarray, int]:
     """Every chunk via fetch + decode, assembled; returns (array, number of missing chunks)."""
-    coords = all_coords(reader)
-    raw = run_sync(reader.fetch(coords, meters))
-    out = np.full(reader.shape, reader.fill_value, dtype=reader.dtype)
-    missing = 0
-    for coord, data in zip(coords, raw, strict=True):
-        if data is None:
-            missing += 1
-            continue
-        arr = reader.decode(coord, data)
-        assert arr.shape == reader.chunk_extent(coord)
-        assert arr.dtype == reader.dtype and arr.dtype.isnative
-        sl = tuple(slice(c * k, c * k + e) for c, k, e in zip(coord, reader.chunk_shape, arr.shape, strict=True))
-        out[sl] = arr
-    return out, missing
+    chunks = read_chunks(reader, meters)
+    return chunks.array, chunks.missing
 
 
 # --------------------------------------------------------------------------------------
