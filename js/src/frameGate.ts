@@ -40,15 +40,15 @@ export class FrameGate {
     this.shown = new Set(tiles.shown);
     this.missing = new Set(tiles.missing);
     this.lastFrame = this.now();
-    this.cancel("paint");
-    this.cancel("refresh"); // a frame refreshes the counters too
+    this.paintTimer = this.stop(this.paintTimer);
+    this.refreshTimer = this.stop(this.refreshTimer); // a frame refreshes the counters too
   }
 
   /** What a tile's arrival asks for; acts on it (schedules the paint or the refresh). */
   arrived(key: string): Arrival {
     const decision = this.decide(key);
     if (decision === "now") {
-      this.cancel("paint");
+      this.paintTimer = this.stop(this.paintTimer);
       this.hooks.paint();
     } else if (decision === "later") {
       this.paintTimer ??= this.setTimer(() => {
@@ -65,8 +65,8 @@ export class FrameGate {
   }
 
   destroy(): void {
-    this.cancel("paint");
-    this.cancel("refresh");
+    this.paintTimer = this.stop(this.paintTimer);
+    this.refreshTimer = this.stop(this.refreshTimer);
   }
 
   private decide(key: string): Arrival {
@@ -76,11 +76,9 @@ export class FrameGate {
     return this.now() - this.lastFrame >= this.intervalMs ? "now" : "later";
   }
 
-  private cancel(which: "paint" | "refresh"): void {
-    const handle = which === "paint" ? this.paintTimer : this.refreshTimer;
-    if (handle === null) return;
-    this.clearTimer(handle);
-    if (which === "paint") this.paintTimer = null;
-    else this.refreshTimer = null;
+  /** Cancels a pending timer; returns the new (empty) handle. */
+  private stop(handle: unknown): null {
+    if (handle !== null) this.clearTimer(handle);
+    return null;
   }
 }

@@ -130,7 +130,6 @@ export function coarserMags(mags: readonly Vec3[], target: number, plane: Plane)
     .map((e) => e.idx);
 }
 
-/** Index of the slice of `plane` at `position`, in voxels of `mag`. */
 /** The position one step of `delta` mag-1 voxels along the plane's normal, from the slice's start. */
 export function stepSlicePosition(position: Vec3, plane: Plane, delta: number): Vec3 {
   const w = PLANE_AXES[plane][2];
@@ -139,6 +138,7 @@ export function stepSlicePosition(position: Vec3, plane: Plane, delta: number): 
   return p;
 }
 
+/** Index of the slice of `plane` at `position`, in voxels of `mag`. */
 export function sliceIndex(position: Vec3, plane: Plane, mag: Vec3): number {
   const w = PLANE_AXES[plane][2];
   return Math.floor(position[w] / mag[w]);

@@ -43,7 +43,8 @@ def encode_palette_tile(img: np.ndarray) -> bytes | None:
 
 def _palette(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`np.unique(flat, return_inverse=True)`, through the runs of equal ids: a segmentation
-    tile has a few hundred runs, so sorting those instead of every pixel is ~10x cheaper."""
+    tile has a few hundred runs, so sorting those instead of every pixel is ~5x cheaper
+    (0.65 instead of 3.4 ms for 256 x 256 uint32)."""
     starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     if starts.size > flat.size // 8:  # noise: runs do not pay
         return np.unique(flat, return_inverse=True)
